@@ -1,0 +1,51 @@
+"""Normalized records shared by every venue parser, storage and the totals index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+LONG: Final = "long"
+SHORT: Final = "short"
+SIDES: Final = (LONG, SHORT)
+
+VENUES: Final = ("binance", "bybit", "okx")
+
+
+@dataclass(slots=True, frozen=True)
+class Liquidation:
+    """One liquidation as a venue published it, converted to USD by that venue's rule.
+
+    ``side`` is the side of the liquidated POSITION (``long`` or ``short``), never the
+    side of the liquidation order. ``ts_ms`` is the venue's own event time.
+    """
+
+    venue: str
+    symbol: str
+    coin: str
+    side: str
+    price: float
+    qty: float
+    usd: float
+    ts_ms: int
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """What one websocket message (or REST body) yielded.
+
+    ``control`` marks messages that are understood but carry no data (subscription acks,
+    pongs, list replies): they are neither events nor rejects. ``rejects`` counts items
+    that were malformed; ``sample`` keeps the first reject's reason for a debug log line.
+    """
+
+    events: list[Liquidation] = field(default_factory=list)
+    rejects: int = 0
+    control: bool = False
+    sample: str | None = None
+
+    def reject(self, reason: str) -> None:
+        """Count one rejected item, keeping the first reason as the sample."""
+        self.rejects += 1
+        if self.sample is None:
+            self.sample = reason[:300]
