@@ -11,6 +11,20 @@ SIDES: Final = (LONG, SHORT)
 
 VENUES: Final = ("binance", "bybit", "okx")
 
+MINUTE_MS: Final = 60_000
+HOUR_MS: Final = 3_600_000
+
+# Rolling windows, in the order they are shown. Keys are the user-facing names.
+WINDOWS: Final[dict[str, int]] = {
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "1h": HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "12h": 12 * HOUR_MS,
+    "24h": 24 * HOUR_MS,
+    "7d": 7 * 24 * HOUR_MS,
+}
+
 
 @dataclass(slots=True, frozen=True)
 class Liquidation:
@@ -37,12 +51,14 @@ class ParseResult:
     ``control`` marks messages that are understood but carry no data (subscription acks,
     pongs, list replies): they are neither events nor rejects. ``rejects`` counts items
     that were malformed; ``sample`` keeps the first reject's reason for a debug log line.
+    A message that is valid JSON but whose items are all rejected is not ``control``.
     """
 
     events: list[Liquidation] = field(default_factory=list)
     rejects: int = 0
     control: bool = False
     sample: str | None = None
+    notice: str | None = None  # venue-reported error (failed subscribe): logged as a warning
 
     def reject(self, reason: str) -> None:
         """Count one rejected item, keeping the first reason as the sample."""

@@ -6,7 +6,7 @@ The websocket runner (``bot.feed``) and the replay command own all I/O; they dri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.events import ParseResult
@@ -37,19 +37,21 @@ class RestResult:
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """Application-level keepalive for one venue.
+    """Keepalive and liveness rules for one venue's connections.
 
-    ``text`` is sent every ``interval_s`` seconds (None: the venue needs none beyond
-    websocket ping/pong frames). ``silence_limit_s`` is how long an open socket may stay
-    without any message before the watchdog reconnects it; it must be far above the
-    venue's normal gap between messages (including pongs to our own pings).
+    ``text`` is sent every ``interval_s`` seconds (None: the venue needs nothing beyond
+    websocket ping/pong frames, which aiohttp answers). The watchdog reconnects an open
+    socket that has been silent for ``silence_limit_s``: counting only data messages when
+    ``data_only`` (Binance's unrouted URL answers control requests but never sends data),
+    any message otherwise. ``max_age_s`` is a planned reconnect before the venue's own
+    forced cut (Binance closes every connection at 24 h).
     """
 
     text: str | None
     interval_s: float
     silence_limit_s: float
-    probe: str | None = None  # sent when silent for half the limit (Binance LIST_SUBSCRIPTIONS)
-    extra: dict[str, str] = field(default_factory=dict)
+    data_only: bool = False
+    max_age_s: float | None = None
 
 
 class VenueSource(Protocol):
