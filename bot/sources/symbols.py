@@ -1,0 +1,123 @@
+"""Venue symbols to coins, and strict readers for the numbers venues put on the wire.
+
+Everything here is pure. The readers return ``None`` for anything unusable so the venue
+parsers can count a reject instead of raising.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# Longest first, so USDT wins over USD. One suffix is stripped, never the whole symbol.
+_QUOTES: Final = ("FDUSD", "USDT", "USDC", "BUSD", "PERP", "USD")
+# 1000PEPE, 10000LADYS, 1000000MOG (Binance, Bybit) and 1MBABYDOGE (Binance): a price
+# multiplier in front of the coin, only when a letter follows (1INCH must stay).
+_MULT_PREFIX: Final = re.compile(r"^(?:10{3,}|1M)(?=[A-Z])")
+# SHIB1000 (Bybit puts the multiplier after the coin).
+_MULT_SUFFIX: Final = re.compile(r"(?<=[A-Z])10{3,}$")
+
+_INF: Final = float("inf")
+# Venue event times are epoch milliseconds; anything outside this range is garbage
+# (zero, negative, or far beyond any plausible date), not a time.
+MAX_TS_MS: Final = 10**13
+
+
+def coin_from_symbol(symbol: str) -> str:
+    """Base asset of a Binance, Bybit or OKX futures symbol, upper case.
+
+    ``BTCUSDT``, ``BTCUSDT_250926``, ``BTCPERP``, ``BTC-26DEC25``, ``BTC-USDT-SWAP`` and
+    ``BTC-USD-SWAP`` all give ``BTC``; ``1000PEPEUSDT`` gives ``PEPE``; ``1INCHUSDT``
+    gives ``1INCH``.
+    """
+    s = symbol.strip().upper()
+    for sep in ("-", "_"):
+        if sep in s:
+            s = s.split(sep, 1)[0]
+    for quote in _QUOTES:
+        if s.endswith(quote) and len(s) > len(quote):
+            s = s[: -len(quote)]
+            break
+    s = _MULT_PREFIX.sub("", s, count=1)
+    return _MULT_SUFFIX.sub("", s, count=1)
+
+
+class CoinCache:
+    """Memoised ``coin_from_symbol`` for one parser instance (hot path: a dict hit).
+
+    Bounded so a venue sending endless junk symbols cannot grow memory without limit.
+    """
+
+    __slots__ = ("_coins", "_limit")
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._coins: dict[str, str] = {}
+        self._limit = limit
+
+    def coin(self, symbol: str) -> str:
+        """The coin for ``symbol``, computed once per symbol."""
+        coin = self._coins.get(symbol)
+        if coin is None:
+            coin = coin_from_symbol(symbol)
+            if len(self._coins) >= self._limit:
+                self._coins.clear()
+            self._coins[symbol] = coin
+        return coin
+
+
+def positive(value: object) -> float | None:
+    """A finite number > 0 from a JSON string or number; ``None`` otherwise.
+
+    Rejects booleans, ``"nan"``/``"inf"``, zero, negatives and overflowing values.
+    """
+    if isinstance(value, str):
+        try:
+            x = float(value)
+        except ValueError:
+            return None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            x = float(value)
+        except OverflowError:  # a JSON integer with hundreds of digits
+            return None
+    else:
+        return None
+    # NaN fails both comparisons, so this also rejects it.
+    return x if 0.0 < x < _INF else None
+
+
+def finite_product(*factors: float) -> float | None:
+    """Product of ``factors`` if it is > 0 and finite (no overflow, no underflow to zero)."""
+    x = 1.0
+    for f in factors:
+        x *= f
+    return x if 0.0 < x < _INF else None
+
+
+def epoch_ms(value: object) -> int | None:
+    """Epoch milliseconds from a JSON integer or a string of ASCII digits; ``None`` if
+    absent, malformed or outside ``(0, MAX_TS_MS)``."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and len(value) < 16):
+            return None
+        ms = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        ms = value
+    else:
+        return None
+    return ms if 0 < ms < MAX_TS_MS else None
+
+
+def nonempty_str(value: object, limit: int = 64) -> str | None:
+    """``value`` if it is a non-empty string of at most ``limit`` characters."""
+    if isinstance(value, str) and 0 < len(value) <= limit:
+        return value
+    return None
+
+
+def brief(value: object, limit: int = 160) -> str:
+    """A short ``repr`` of a wire value for a reject sample (safe on deep nesting)."""
+    try:
+        return repr(value)[:limit]
+    except RecursionError:
+        return "<deeply nested value>"
