@@ -1,0 +1,231 @@
+"""Bybit v5 linear: one ``allLiquidation.<SYMBOL>`` topic per symbol.
+
+Bybit prints the side of the liquidated POSITION (``Buy`` = a long was liquidated), the
+opposite convention to Binance and OKX. Notional is size × bankruptcy price (``v × p``).
+The topic has no wildcard, so the symbol list comes from ``instruments-info`` (REST).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+from urllib.parse import quote
+
+from bot.events import LONG, SHORT, Liquidation, ParseResult
+from bot.sources.base import ConnectionPlan, Heartbeat, RestResult
+from bot.sources.symbols import (
+    CoinCache,
+    brief,
+    epoch_ms,
+    finite_product,
+    nonempty_str,
+    positive,
+)
+
+VENUE: Final = "bybit"
+INSTRUMENTS_PATH: Final = "/v5/market/instruments-info?category=linear&status=Trading&limit=1000"
+TOPIC_PREFIX: Final = "allLiquidation."
+TOPICS_PER_CONNECTION: Final = 200
+ARGS_PER_SUBSCRIBE: Final = 50
+# A refresh cycle longer than this is a cursor loop, not a real listing.
+MAX_PAGES: Final = 50
+
+# Bybit cuts a connection after 10 min without ping or data and recommends a ping every
+# 20 s; a pong counts as traffic, so three missed pongs means the socket is dead.
+HEARTBEAT: Final = Heartbeat(text='{"op":"ping"}', interval_s=20.0, silence_limit_s=60.0)
+
+_CONTROL_OPS: Final = ("subscribe", "unsubscribe", "ping", "pong")
+
+
+class BybitSource:
+    """Symbol list, stable topic-to-connection assignment and ``allLiquidation`` parser."""
+
+    name = VENUE
+
+    def __init__(self, ws_url: str, heartbeat: Heartbeat | None = None) -> None:
+        self.heartbeat = heartbeat or HEARTBEAT
+        self._url = ws_url
+        self._coins = CoinCache()
+        # Connection i holds the symbols in _conns[i] for as long as they trade, so a
+        # refresh only changes the connections that gained or lost a symbol.
+        self._conns: list[list[str]] = []
+        self._plans: list[ConnectionPlan] = []
+        self._pending: dict[str, None] | None = None  # symbols of a refresh in progress
+        self._pages = 0
+
+    def ready(self) -> bool:
+        """True once a complete symbol list has been loaded."""
+        return bool(self._plans)
+
+    def symbols(self) -> list[str]:
+        """Symbols currently subscribed, in connection order."""
+        return [s for conn in self._conns for s in conn]
+
+    def plans(self) -> list[ConnectionPlan]:
+        """One connection per group of at most 200 topics (empty until ``ready``)."""
+        return list(self._plans)
+
+    def rest_paths(self) -> list[str]:
+        """The first page of the linear instrument list."""
+        return [INSTRUMENTS_PATH]
+
+    def on_rest(self, path: str, body: str) -> RestResult:
+        """Feed one ``instruments-info`` page; the symbol set changes only after the last
+        page of a refresh, so a refresh that fails half-way never drops symbols."""
+        result = RestResult()
+        base, cursor = _split_cursor(path)
+        page = _instrument_page(body)
+        if isinstance(page, str):
+            self._pending = None
+            return _rest_reject(result, page)
+        items, next_cursor = page
+        if cursor is None:
+            self._pending, self._pages = {}, 0
+        elif self._pending is None:
+            return _rest_reject(result, "instruments page without the first page")
+        pending = self._pending
+        self._pages += 1
+        for item in items:
+            symbol = nonempty_str(item.get("symbol")) if isinstance(item, dict) else None
+            if symbol is None:
+                result.rejects += 1
+                result.sample = result.sample or f"bad instrument {brief(item)}"
+            elif item.get("status") == "Trading":
+                pending[symbol] = None
+                result.accepted += 1
+        if next_cursor is not None:
+            encoded = quote(next_cursor, safe="%")
+            if encoded != cursor and self._pages < MAX_PAGES:
+                result.next_path = f"{base}&cursor={encoded}"
+                return result
+        self._pending = None
+        if not pending:
+            return _rest_reject(result, "instrument list has no trading symbols")
+        self._assign(pending)
+        return result
+
+    def _assign(self, symbols: dict[str, None]) -> None:
+        conns = [[s for s in conn if s in symbols] for conn in self._conns]
+        placed = {s for conn in conns for s in conn}
+        added = sorted(s for s in symbols if s not in placed)
+        needed = -(-len(symbols) // TOPICS_PER_CONNECTION)
+        if sum(1 for conn in conns if conn) > needed + 2:
+            # Years of delistings left many half-empty sockets: repack once.
+            conns, added = [], sorted(symbols)
+        for symbol in added:
+            if not conns or len(conns[-1]) >= TOPICS_PER_CONNECTION:
+                conns.append([])
+            conns[-1].append(symbol)
+        self._conns = conns
+        self._plans = [self._plan(f"{VENUE}-{i}", conn) for i, conn in enumerate(conns) if conn]
+
+    def _plan(self, key: str, symbols: list[str]) -> ConnectionPlan:
+        topics = [TOPIC_PREFIX + s for s in symbols]
+        messages = tuple(
+            json.dumps(
+                {
+                    "op": "subscribe",
+                    "args": topics[i : i + ARGS_PER_SUBSCRIBE],
+                    "req_id": f"{key}.{i // ARGS_PER_SUBSCRIBE}",
+                },
+                separators=(",", ":"),
+            )
+            for i in range(0, len(topics), ARGS_PER_SUBSCRIBE)
+        )
+        return ConnectionPlan(key=key, url=self._url, subscribe=messages)
+
+    def parse(self, text: str) -> ParseResult:
+        """Parse one message: ``allLiquidation`` data (an array), acks and pongs."""
+        result = ParseResult()
+        try:
+            msg = json.loads(text)
+        except (ValueError, RecursionError):
+            result.reject("invalid json")
+            return result
+        if not isinstance(msg, dict):
+            result.reject(f"message is not an object: {brief(msg)}")
+            return result
+        topic = msg.get("topic")
+        if topic is not None:
+            data = msg.get("data")
+            if not (isinstance(topic, str) and topic.startswith(TOPIC_PREFIX)):
+                result.reject(f"unexpected topic {brief(topic)}")
+            elif not isinstance(data, list) or not data:
+                result.reject(f"allLiquidation data is not a non-empty list: {brief(data)}")
+            else:
+                for item in data:
+                    self._event(item, result)
+            return result
+        op = msg.get("op")
+        if op in _CONTROL_OPS or (op is None and "success" in msg):
+            result.control = True
+            if msg.get("success") is False:
+                result.notice = f"bybit {brief(op)} failed: {brief(msg.get('ret_msg'), 240)}"
+        else:
+            result.reject(f"unknown message {brief(msg)}")
+        return result
+
+    def _event(self, item: Any, result: ParseResult) -> None:
+        if not isinstance(item, dict):
+            result.reject(f"liquidation is not an object: {brief(item)}")
+            return
+        s = item.get("S")
+        if s == "Buy":
+            side = LONG
+        elif s == "Sell":
+            side = SHORT
+        else:
+            result.reject(f"bad side {brief(s)}")
+            return
+        symbol = nonempty_str(item.get("s"))
+        qty = positive(item.get("v"))
+        price = positive(item.get("p"))
+        ts = epoch_ms(item.get("T"))
+        if symbol is None or qty is None or price is None or ts is None:
+            result.reject(f"bad allLiquidation fields: {brief(item)}")
+            return
+        usd = finite_product(qty, price)
+        coin = self._coins.coin(symbol)
+        if usd is None or not coin:
+            result.reject(f"bad notional or symbol: {brief(item)}")
+            return
+        result.events.append(Liquidation(VENUE, symbol, coin, side, price, qty, usd, ts))
+
+
+def _split_cursor(path: str) -> tuple[str, str | None]:
+    """``path`` without its ``cursor`` parameter, and that parameter's raw value."""
+    head, sep, query = path.partition("?")
+    if not sep:
+        return path, None
+    cursor = None
+    kept = []
+    for param in query.split("&"):
+        if param.startswith("cursor="):
+            cursor = param[len("cursor=") :]
+        else:
+            kept.append(param)
+    return f"{head}?{'&'.join(kept)}", cursor
+
+
+def _instrument_page(body: str) -> tuple[list[Any], str | None] | str:
+    """The items and next cursor of one page, or the reason the page is unusable."""
+    try:
+        msg = json.loads(body)
+    except (ValueError, RecursionError):
+        return "instruments body is not JSON"
+    if not isinstance(msg, dict):
+        return "instruments body is not an object"
+    if msg.get("retCode") != 0:
+        return f"instruments error {brief(msg.get('retCode'))}: {brief(msg.get('retMsg'))}"
+    res = msg.get("result")
+    if not isinstance(res, dict) or not isinstance(res.get("list"), list):
+        return "instruments result has no list"
+    items: list[Any] = res["list"]
+    cursor = res.get("nextPageCursor")
+    return items, cursor if isinstance(cursor, str) and cursor else None
+
+
+def _rest_reject(result: RestResult, reason: str) -> RestResult:
+    result.rejects += 1
+    result.sample = result.sample or reason[:300]
+    return result
