@@ -1,0 +1,88 @@
+"""SourceHealth: venue liveness over several connections, gaps, counters, snapshot."""
+
+import json
+
+from bot.health import MAX_GAPS, SourceHealth
+
+
+def test_startup_wait_is_a_gap_closed_by_the_first_connection() -> None:
+    h = SourceHealth("okx")
+    assert h.expect(["okx"], 1_000) is None  # never live yet: nothing to close
+    assert not h.live and h.down_since == 1_000
+    assert h.connection_up("okx", 1_250) == "up"
+    assert h.live and h.connected_since == 1_250 and h.down_since is None
+    assert h.gaps == [(1_000, 1_250)]
+
+
+def test_venue_is_live_only_while_every_connection_is_up() -> None:
+    h = SourceHealth("bybit")
+    h.expect(["bybit-0", "bybit-1"], 0)
+    assert h.connection_up("bybit-0", 10) is None
+    assert not h.live
+    assert h.connection_up("bybit-1", 20) == "up"
+    assert h.connected_since == 20
+    assert h.connection_down("bybit-1", 500, "closed by server (code 1006)") == "down"
+    assert not h.live and h.connected_since is None
+    assert h.last_error == "closed by server (code 1006)"
+    assert h.connection_down("bybit-0", 510) is None  # already down: same gap
+    h.connection_up("bybit-0", 600)
+    assert h.connection_up("bybit-1", 700) == "up"
+    assert h.gaps == [(0, 20), (500, 700)]
+
+
+def test_expect_keeps_known_states_and_drops_removed_connections() -> None:
+    h = SourceHealth("bybit")
+    h.expect(["a", "b"], 0)
+    h.connection_up("a", 1)
+    h.connection_up("b", 2)
+    # "c" is new (down): the venue stops being live until it connects.
+    assert h.expect(["a", "c"], 100) == "down"
+    assert h.connections == {"a": True, "c": False}
+    assert h.connection_up("b", 101) is None  # a stale key changes nothing
+    assert h.connection_up("c", 150) == "up"
+    assert h.gaps == [(0, 2), (100, 150)]
+
+
+def test_no_connections_is_not_live() -> None:
+    h = SourceHealth("bybit")
+    h.expect([], 5)
+    assert not h.live and h.down_since == 5
+
+
+def test_counters_and_snapshot_are_json_ready() -> None:
+    h = SourceHealth("binance")
+    h.expect(["binance"], 0)
+    h.connection_up("binance", 10)
+    h.message(20)
+    h.message(30)
+    h.data(30, 3)
+    h.reject(2)
+    h.reconnects = 1
+    snap = h.snapshot()
+    assert json.loads(json.dumps(snap)) == snap
+    assert snap == {
+        "venue": "binance",
+        "live": True,
+        "connected_since": 10,
+        "down_since": None,
+        "last_message_ms": 30,
+        "last_data_ms": 30,
+        "messages": 2,
+        "events": 3,
+        "rejects": 2,
+        "reconnects": 1,
+        "gaps": [[0, 10]],
+        "last_error": None,
+        "connections": {"binance": True},
+    }
+
+
+def test_gap_list_is_bounded() -> None:
+    h = SourceHealth("okx")
+    h.expect(["okx"], 0)
+    for i in range(MAX_GAPS + 20):
+        h.connection_up("okx", 10 * i + 1)
+        h.connection_down("okx", 10 * i + 5)
+    assert len(h.gaps) == MAX_GAPS
+    assert h.gaps[-1] == (10 * (MAX_GAPS + 19) + 5, None)
+    assert h.gaps[-2] == (10 * (MAX_GAPS + 18) + 5, 10 * (MAX_GAPS + 19) + 1)
