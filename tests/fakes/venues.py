@@ -42,6 +42,8 @@ class FakeVenue:
         self.connects: list[str] = []  # path and query of every accepted websocket
         self.rest_requests: list[str] = []
         self.rest_failures = 0  # the next N REST requests answer HTTP 500
+        self.rest_fail_if: Callable[[str], bool] | None = None  # by path and query: HTTP 500
+        self.rest_delay_s = 0.0  # answer REST this late (request timeouts)
         self.silence: Silence = "none"
         self.refusing = False
         self.port = 0
@@ -52,7 +54,8 @@ class FakeVenue:
 
     async def start(self, port: int | None = None) -> None:
         """Listen on 127.0.0.1 (``port`` None: the previous port, or a free one)."""
-        runner = web.AppRunner(self.app, handle_signals=False)
+        # Handlers still running at shutdown (a slow REST answer) are not waited for.
+        runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port if port is None else port)
         await site.start()
@@ -147,8 +150,11 @@ class FakeVenue:
     def _rest(self, build: Callable[[web.Request], Any]) -> Callable[..., Any]:
         async def handler(request: web.Request) -> web.Response:
             self.rest_requests.append(request.path_qs)
-            if self.rest_failures > 0:
-                self.rest_failures -= 1
+            if self.rest_delay_s:
+                await asyncio.sleep(self.rest_delay_s)
+            failing = self.rest_fail_if is not None and self.rest_fail_if(request.path_qs)
+            if self.rest_failures > 0 or failing:
+                self.rest_failures = max(0, self.rest_failures - 1)
                 return web.Response(status=500, text="internal error")
             return web.json_response(build(request))
 
