@@ -59,11 +59,11 @@ def venue_coverage(
     Intervals may overlap (several connections per venue); their union is what counts.
     """
     horizon = end_ms if now_ms is None else min(end_ms, now_ms)
-    spans = sorted(
-        (max(s, start_ms), horizon if e >= horizon - slack_ms else min(e, horizon))
+    clipped = (
+        (max(s, start_ms), horizon if e >= max(horizon - slack_ms, start_ms) else min(e, horizon))
         for s, e in intervals
-        if e > start_ms and s < horizon
     )
+    spans = sorted((s, e) for s, e in clipped if s < e)
     gaps: list[tuple[int, int]] = []
     cursor = start_ms
     for s, e in spans:
