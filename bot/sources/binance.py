@@ -8,6 +8,7 @@ order's original quantity and limit price and ``l`` only the last fill.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Final
 
 from bot.events import LONG, SHORT, Liquidation, ParseResult
@@ -16,7 +17,6 @@ from bot.sources.symbols import (
     CoinCache,
     brief,
     epoch_ms,
-    finite_product,
     nonempty_str,
     positive,
 )
@@ -108,9 +108,9 @@ class BinanceSource:
         if symbol is None or qty is None or price is None or ts is None:
             result.reject(f"bad forceOrder fields: {brief(order)}")
             return
-        usd = finite_product(qty, price)
+        usd = qty * price
         coin = self._coins.coin(symbol)
-        if usd is None or not coin:
+        if not 0.0 < usd < math.inf or not coin:  # overflow, or underflow to zero
             result.reject(f"bad notional or symbol: {brief(order)}")
             return
         result.events.append(Liquidation(VENUE, symbol, coin, side, price, qty, usd, ts))

@@ -8,6 +8,7 @@ The topic has no wildcard, so the symbol list comes from ``instruments-info`` (R
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -17,7 +18,6 @@ from bot.sources.symbols import (
     CoinCache,
     brief,
     epoch_ms,
-    finite_product,
     nonempty_str,
     positive,
 )
@@ -184,9 +184,9 @@ class BybitSource:
         if symbol is None or qty is None or price is None or ts is None:
             result.reject(f"bad allLiquidation fields: {brief(item)}")
             return
-        usd = finite_product(qty, price)
+        usd = qty * price
         coin = self._coins.coin(symbol)
-        if usd is None or not coin:
+        if not 0.0 < usd < math.inf or not coin:  # overflow, or underflow to zero
             result.reject(f"bad notional or symbol: {brief(item)}")
             return
         result.events.append(Liquidation(VENUE, symbol, coin, side, price, qty, usd, ts))
