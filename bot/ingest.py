@@ -64,8 +64,10 @@ def commit_batch(db: Database, events: Sequence[Liquidation]) -> dict[BucketKey,
 class Ingestor:
     """Batches events into the database, then feeds the totals index and listeners.
 
-    ``max_pending`` bounds memory while the database is failing: beyond it the oldest
-    buffered events are dropped (and counted) rather than growing without limit.
+    A failed commit puts its batch back for the next flush; after ``max_attempts``
+    consecutive failures the batch is dropped (counted, logged) so one poisonous batch
+    cannot wedge ingestion forever. ``max_pending`` bounds memory while the database is
+    failing: beyond it the oldest buffered events are dropped (and counted).
     """
 
     def __init__(
@@ -74,11 +76,14 @@ class Ingestor:
         index: DeltaIndex | None = None,
         listeners: Iterable[Listener] = (),
         max_pending: int = 1_000_000,
+        max_attempts: int = 3,
     ) -> None:
         self.dbt = dbt
         self.index = index
         self.listeners = list(listeners)
         self.max_pending = max_pending
+        self.max_attempts = max_attempts
+        self._attempts = 0  # consecutive failed commits
         self.stats = IngestStats()
         self._pending: list[Liquidation] = []
         self._lock = asyncio.Lock()
@@ -101,9 +106,10 @@ class Ingestor:
     async def flush(self) -> int:
         """Commit everything buffered on the DB thread; returns the events committed.
 
-        If the commit fails the batch goes back to the front of the buffer and the error
-        propagates. If this coroutine is cancelled once the batch is queued, the commit
-        still completes and its deltas are published when it does.
+        If the commit fails the batch goes back to the front of the buffer (see the class
+        docstring for the limit) and the error propagates. If this coroutine is cancelled
+        once the batch is queued, the commit still completes and its deltas are published
+        when it does.
         """
         if self.dbt is None:
             raise RuntimeError("Ingestor has no DbThread; use flush_sync(db)")
@@ -146,7 +152,17 @@ class Ingestor:
 
     def _failed(self, events: list[Liquidation]) -> None:
         self.stats.failures += 1
-        self._pending[:0] = events
+        self._attempts += 1
+        if self._attempts >= self.max_attempts:
+            self._attempts = 0
+            self.stats.dropped += len(events)
+            log.error(
+                "ingest: dropping %d events after %d failed commits",
+                len(events),
+                self.max_attempts,
+            )
+        else:
+            self._pending[:0] = events
 
     def _finish_late(
         self, events: list[Liquidation], started: float, job: asyncio.Future[Deltas]
@@ -161,6 +177,7 @@ class Ingestor:
 
     def _finish(self, events: Sequence[Liquidation], deltas: Deltas, started: float) -> None:
         elapsed = time.perf_counter() - started
+        self._attempts = 0
         stats = self.stats
         stats.events += len(events)
         stats.batches += 1
