@@ -1,0 +1,441 @@
+"""TotalsIndex and the Totals answer, checked against sums computed independently here."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.aggregate import bucket_deltas
+from bot.events import HOUR_MS, LONG, MINUTE_MS, SHORT, WINDOWS, Liquidation
+from bot.totals import (
+    Totals,
+    TotalsIndex,
+    totals_from_db,
+    window_bounds,
+    window_name,
+)
+from storage.buckets import BucketDelta, BucketRow, write_batch
+from storage.db import open_db
+from storage.uptime import extend_intervals, open_interval
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00Z, on an hour boundary
+CENT = Decimal("0.005")
+COINS = ("BTC", "ETH", "SOL", "DOGE")
+VENUES = ("binance", "bybit", "okx")
+
+
+def liq(
+    ts: int, usd: float, venue: str = "bybit", coin: str = "BTC", side: str = LONG
+) -> Liquidation:
+    return Liquidation(venue, coin + "USDT", coin, side, 1.0, usd, usd, ts)
+
+
+def random_events(rng: random.Random, n: int, span_ms: int) -> list[Liquidation]:
+    """Events with USD in whole cents, so the expected sums are exact decimals."""
+    return [
+        liq(
+            T0 + rng.randrange(span_ms),
+            rng.randrange(1, 50_000_000) / 100,
+            rng.choice(VENUES),
+            rng.choice(COINS),
+            rng.choice((LONG, SHORT)),
+        )
+        for _ in range(n)
+    ]
+
+
+def usd_sum(events: Iterable[Liquidation]) -> Decimal:
+    return sum((Decimal(repr(e.usd)) for e in events), Decimal(0))
+
+
+def close(value: float, expected: Decimal) -> bool:
+    return abs(Decimal(repr(value)) - expected) < CENT
+
+
+def in_window(events: Iterable[Liquidation], start: int, end: int) -> list[Liquidation]:
+    return [e for e in events if start <= e.ts_ms < end]
+
+
+def feed(index: TotalsIndex, events: Sequence[Liquidation], batch: int) -> None:
+    for i in range(0, len(events), batch):
+        index.apply(bucket_deltas(events[i : i + batch]))
+
+
+def check(t: Totals, events: Sequence[Liquidation], coin: str | None = None) -> None:
+    """Every figure of ``t`` against sums of ``events`` (already restricted to the window and
+    to ``coin`` when the query named one)."""
+    longs = [e for e in events if e.side == LONG]
+    shorts = [e for e in events if e.side == SHORT]
+    assert close(t.total_usd, usd_sum(events))
+    assert close(t.long_usd, usd_sum(longs))
+    assert close(t.short_usd, usd_sum(shorts))
+    assert (t.count, t.long_count, t.short_count) == (len(events), len(longs), len(shorts))
+    for venue, got in t.by_exchange.items():
+        mine = [e for e in events if e.venue == venue]
+        assert close(got.total_usd, usd_sum(mine))
+        assert close(got.long_usd, usd_sum(e for e in mine if e.side == LONG))
+        assert got.count == len(mine)
+    assert set(t.by_coin) == ({e.coin for e in events} if coin is None else {coin})
+    for name, per_coin in t.by_coin.items():
+        mine = [e for e in events if e.coin == name]
+        assert close(per_coin.short_usd, usd_sum(e for e in mine if e.side == SHORT))
+        assert (per_coin.long_count, per_coin.short_count) == (
+            sum(e.side == LONG for e in mine),
+            sum(e.side == SHORT for e in mine),
+        )
+    if not events:
+        assert t.largest is None
+    else:
+        top = max(e.usd for e in events)
+        assert t.largest is not None
+        assert t.largest.usd == top
+        matches = {(e.venue, e.coin, e.side, e.ts_ms, e.symbol) for e in events if e.usd == top}
+        lg = t.largest
+        assert (lg.exchange, lg.coin, lg.side, lg.ts_ms, lg.symbol) in matches
+
+
+def test_totals_match_independent_sums_for_every_standard_window() -> None:
+    rng = random.Random(7)
+    events = random_events(rng, 4000, 9 * 24 * HOUR_MS)
+    index = TotalsIndex()
+    feed(index, events, 97)
+    for name, ms in WINDOWS.items():
+        for _ in range(4):
+            at = T0 + rng.randrange(9 * 24 * HOUR_MS)
+            t = index.query(ms, at)
+            assert t.window == name
+            check(t, in_window(events, t.start_ms, t.end_ms))
+
+
+def test_load_from_rows_equals_apply() -> None:
+    rng = random.Random(3)
+    events = random_events(rng, 3000, 30 * HOUR_MS)
+    deltas = bucket_deltas(events)
+    rows: list[BucketRow] = sorted(
+        (k[0], k[1], k[2], k[3], d.usd, d.count, d.max_usd, d.max_ts, d.max_symbol)
+        for k, d in deltas.items()
+    )
+    index = TotalsIndex()
+    assert index.load(iter(rows)) == len(rows)
+    t = index.query(24 * HOUR_MS, T0 + 27 * HOUR_MS + 5)
+    check(t, in_window(events, t.start_ms, t.end_ms))
+
+
+def test_window_edges_start_included_end_excluded() -> None:
+    end = T0 + 5 * HOUR_MS
+    start = end - HOUR_MS
+    index = TotalsIndex()
+    index.apply(
+        bucket_deltas(
+            [
+                liq(start - 1, 1.0),  # just before the window
+                liq(start, 10.0),  # first instant: in
+                liq(end - 1, 100.0),  # last instant: in
+                liq(end, 1000.0),  # the end itself: out
+            ]
+        )
+    )
+    t = index.query(HOUR_MS, end)
+    assert (t.start_ms, t.end_ms) == (start, end)
+    assert t.total_usd == 110.0
+    assert t.count == 2
+
+
+def test_end_is_rounded_up_to_the_minute() -> None:
+    assert window_bounds(HOUR_MS, T0 + 1) == (T0 + MINUTE_MS - HOUR_MS, T0 + MINUTE_MS)
+    assert window_bounds(HOUR_MS, T0) == (T0 - HOUR_MS, T0)
+    assert window_bounds(HOUR_MS, T0 + MINUTE_MS - 1) == (T0 + MINUTE_MS - HOUR_MS, T0 + MINUTE_MS)
+    index = TotalsIndex()
+    index.apply(bucket_deltas([liq(T0 + 30_000, 5.0)]))
+    # Asked at 00:00:00.001 the window runs to 00:01, so the event at 00:00:30 counts.
+    assert index.query(5 * MINUTE_MS, T0 + 1).total_usd == 5.0
+    # Asked exactly at 00:00 the window ends there.
+    assert index.query(5 * MINUTE_MS, T0).total_usd == 0.0
+
+
+def test_window_names_and_invalid_windows() -> None:
+    assert [window_name(ms) for ms in WINDOWS.values()] == list(WINDOWS)
+    assert window_name(90 * MINUTE_MS) == "90m"
+    assert window_name(2 * HOUR_MS) == "2h"
+    assert window_name(3 * 24 * HOUR_MS) == "3d"
+    for bad in (0, -MINUTE_MS, MINUTE_MS + 1):
+        with pytest.raises(ValueError, match="whole number of minutes"):
+            window_bounds(bad, T0)
+
+
+def test_end_defaults_to_now_ms() -> None:
+    index = TotalsIndex()
+    index.apply(bucket_deltas([liq(T0 + 10, 3.5)]))
+    assert index.query(MINUTE_MS, now_ms=T0 + 20).total_usd == 3.5
+    assert index.query(MINUTE_MS, now_ms=T0 + 2 * MINUTE_MS).total_usd == 0.0
+
+
+def test_coin_filter_counts_only_that_coins_series() -> None:
+    rng = random.Random(11)
+    events = random_events(rng, 2000, 30 * HOUR_MS)
+    index = TotalsIndex()
+    feed(index, events, 50)
+    at = T0 + 26 * HOUR_MS + 123_456
+    t = index.query(24 * HOUR_MS, at, "eth")
+    eth = [e for e in in_window(events, t.start_ms, t.end_ms) if e.coin == "ETH"]
+    check(t, eth, "ETH")
+    assert list(t.by_coin) == ["ETH"]
+    # An unknown coin gives zeros and still exactly one by_coin entry.
+    none = index.query(24 * HOUR_MS, at, "PEPE")
+    assert (none.total_usd, none.count, none.largest) == (0.0, 0, None)
+    assert list(none.by_coin) == ["PEPE"]
+    assert none.by_coin["PEPE"].count == 0
+
+
+def test_largest_is_the_biggest_single_liquidation_in_the_window() -> None:
+    index = TotalsIndex()
+    events = [
+        liq(T0 + 10 * MINUTE_MS + 5, 900.0, "okx", "ETH", SHORT),
+        liq(T0 + 10 * MINUTE_MS + 9, 400.0, "okx", "ETH", SHORT),  # same bucket, smaller
+        liq(T0 + 2 * HOUR_MS + 7, 5000.0, "binance", "BTC", LONG),  # outside the window below
+        liq(T0 + 30 * MINUTE_MS, 700.0, "bybit", "SOL", LONG),
+    ]
+    index.apply(bucket_deltas(events))
+    t = index.query(HOUR_MS, T0 + HOUR_MS)
+    assert t.largest is not None
+    assert t.largest.to_json() == {
+        "exchange": "okx",
+        "coin": "ETH",
+        "side": SHORT,
+        "usd": 900.0,
+        "ts_ms": T0 + 10 * MINUTE_MS + 5,
+    }
+    assert t.largest.symbol == "ETHUSDT"
+    sol = index.query(HOUR_MS, T0 + HOUR_MS, "SOL")
+    assert sol.largest is not None and sol.largest.usd == 700.0
+    # Across whole hours the largest comes from the hour grid, with its time and symbol.
+    day = index.query(24 * HOUR_MS, T0 + 20 * HOUR_MS)
+    assert day.largest is not None
+    assert (day.largest.exchange, day.largest.ts_ms, day.largest.symbol) == (
+        "binance",
+        T0 + 2 * HOUR_MS + 7,
+        "BTCUSDT",
+    )
+
+
+def test_late_deltas_for_old_minutes_are_counted() -> None:
+    rng = random.Random(5)
+    events = random_events(rng, 3000, 10 * HOUR_MS)
+    events.sort(key=lambda e: e.ts_ms)
+    # Most arrive in time order; every 10th is held back and delivered at the very end.
+    late = events[::10]
+    on_time = [e for i, e in enumerate(events) if i % 10]
+    index = TotalsIndex()
+    feed(index, on_time, 40)
+    feed(index, late, 7)
+    for at in (T0 + 10 * HOUR_MS, T0 + 6 * HOUR_MS + 17 * MINUTE_MS + 1, T0 + 95 * MINUTE_MS):
+        for window in (HOUR_MS, 4 * HOUR_MS, 24 * HOUR_MS, 45 * MINUTE_MS):
+            t = index.query(window, at)
+            check(t, in_window(events, t.start_ms, t.end_ms))
+
+
+def test_applying_the_same_deltas_twice_adds_twice() -> None:
+    events = [liq(T0 + 5, 10.25), liq(T0 + 7, 20.5, side=SHORT), liq(T0 + HOUR_MS + 3, 1.0)]
+    index = TotalsIndex()
+    deltas = bucket_deltas(events)
+    index.apply(deltas)
+    index.apply(deltas)
+    t = index.query(2 * HOUR_MS, T0 + 2 * HOUR_MS)
+    assert t.total_usd == 2 * (10.25 + 20.5 + 1.0)
+    assert (t.long_count, t.short_count) == (4, 2)
+    assert t.largest is not None and t.largest.usd == 20.5
+
+
+def test_repeated_flushes_of_the_same_buckets_are_merged_exactly() -> None:
+    # Thousands of small applies to a few keys force compactions of the live hour.
+    rng = random.Random(9)
+    index = TotalsIndex()
+    events: list[Liquidation] = []
+    for flush in range(600):
+        batch = [
+            liq(
+                T0 + flush * 500 + rng.randrange(500),
+                rng.randrange(1, 10**6) / 100,
+                rng.choice(VENUES),
+                rng.choice(COINS),
+                rng.choice((LONG, SHORT)),
+            )
+            for _ in range(12)
+        ]
+        events.extend(batch)
+        index.apply(bucket_deltas(batch))
+    for window, at in ((HOUR_MS, T0 + HOUR_MS), (2 * MINUTE_MS, T0 + 3 * MINUTE_MS + 1)):
+        t = index.query(window, at)
+        check(t, in_window(events, t.start_ms, t.end_ms))
+
+
+def test_drop_before_frees_old_hours_and_ignores_their_late_deltas() -> None:
+    rng = random.Random(2)
+    events = random_events(rng, 3000, 48 * HOUR_MS)
+    index = TotalsIndex()
+    feed(index, events, 100)
+    before = index.nbytes()
+    cut = T0 + 20 * HOUR_MS + 30 * MINUTE_MS
+    index.drop_before(cut)
+    assert index.nbytes() < before
+    # The hour containing the cut is kept whole; everything from it on is intact.
+    kept_from = T0 + 20 * HOUR_MS
+    kept = [e for e in events if e.ts_ms >= kept_from]
+    t = index.query(28 * HOUR_MS, T0 + 48 * HOUR_MS)
+    check(t, kept)
+    # Late data for a dropped hour is ignored (and counted), later data still adds.
+    index.apply(bucket_deltas([liq(T0 + HOUR_MS, 1e6), liq(T0 + 47 * HOUR_MS, 2.0)]))
+    assert index.ignored == 1
+    t2 = index.query(28 * HOUR_MS, T0 + 48 * HOUR_MS)
+    assert close(t2.total_usd, usd_sum(kept) + 2)
+    assert t2.count == len(kept) + 1
+
+
+def test_venue_filter_lists_each_asked_venue() -> None:
+    index = TotalsIndex()
+    index.apply(bucket_deltas([liq(T0, 5.0, "binance"), liq(T0, 7.0, "okx", side=SHORT)]))
+    t = index.query(MINUTE_MS, T0 + 1, venues=["OKX", "bybit"])
+    assert list(t.by_exchange) == ["okx", "bybit"]
+    assert t.total_usd == 7.0
+    assert t.by_exchange["bybit"].count == 0
+    assert index.query(MINUTE_MS, T0 + 1).total_usd == 12.0
+
+
+def test_json_has_exactly_the_contract_keys() -> None:
+    index = TotalsIndex()
+    index.apply(
+        bucket_deltas([liq(T0 + 1, 5.0, "Bybit", "btc"), liq(T0 + 2, 2.0, "okx", "eth", SHORT)])
+    )
+    out = index.query(WINDOWS["5m"], T0 + 1).to_json()
+    assert set(out) == {
+        "window",
+        "start_ms",
+        "end_ms",
+        "total_usd",
+        "long_usd",
+        "short_usd",
+        "count",
+        "by_exchange",
+        "by_coin",
+        "largest",
+        "coverage",
+    }
+    four = {"total_usd", "long_usd", "short_usd", "count"}
+    assert set(out["by_exchange"]) == {"bybit", "okx"}
+    assert set(out["by_coin"]) == {"BTC", "ETH"}
+    assert all(set(v) == four for v in out["by_exchange"].values())
+    assert all(set(v) == four for v in out["by_coin"].values())
+    assert out["by_coin"]["ETH"] == {
+        "total_usd": 2.0,
+        "long_usd": 0.0,
+        "short_usd": 2.0,
+        "count": 1,
+    }
+    assert set(out["largest"]) == {"exchange", "coin", "side", "usd", "ts_ms"}
+    assert out["window"] == "5m"
+    assert out["coverage"] == {}
+    assert json.loads(json.dumps(out)) == out
+    assert TotalsIndex().query(HOUR_MS, T0).to_json()["largest"] is None
+
+
+def test_top_coins_sorted_by_total_descending() -> None:
+    index = TotalsIndex()
+    index.apply(
+        bucket_deltas(
+            [
+                liq(T0, 10.0, coin="ETH"),
+                liq(T0, 30.0, coin="BTC", side=SHORT),
+                liq(T0, 5.0, "okx", coin="SOL"),
+                liq(T0, 26.0, "okx", coin="ETH"),
+            ]
+        )
+    )
+    t = index.query(MINUTE_MS, T0 + 1)
+    assert [(c, v.total_usd) for c, v in t.top_coins(2)] == [("ETH", 36.0), ("BTC", 30.0)]
+    assert len(t.top_coins(10)) == 3
+
+
+def test_totals_from_db_reads_only_the_window_and_reports_coverage(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    events = random_events(rng, 1500, 30 * HOUR_MS)
+    db = open_db(tmp_path / "liq.db")
+    for i in range(0, len(events), 200):
+        write_batch(db, events[i : i + 200], bucket_deltas(events[i : i + 200]))
+    now = T0 + 29 * HOUR_MS + 10_000
+    up = open_interval(db, "bybit", T0)
+    extend_intervals(db, [up], now - 20_000)
+    t = totals_from_db(db, 24 * HOUR_MS, None, None, ["binance", "bybit"], now)
+    window = [e for e in in_window(events, t.start_ms, t.end_ms) if e.venue != "okx"]
+    check(t, window)
+    assert list(t.by_exchange) == ["binance", "bybit"]
+    assert t.coverage["bybit"].live and t.coverage["bybit"].complete
+    assert t.coverage["binance"].gaps == ((t.start_ms, now),)
+    btc = totals_from_db(db, 4 * HOUR_MS, now - HOUR_MS, "btc", list(VENUES), now)
+    check(btc, [e for e in in_window(events, btc.start_ms, btc.end_ms) if e.coin == "BTC"], "BTC")
+    assert btc.to_json()["coverage"]["okx"]["live"] is False
+    db.close()
+
+
+bucket = st.tuples(
+    st.integers(0, 6 * 60 - 1),  # minute index over six hours
+    st.sampled_from(VENUES),
+    st.sampled_from(COINS[:3]),
+    st.sampled_from((LONG, SHORT)),
+    st.integers(1, 10**9),  # cents
+    st.integers(0, 59_999),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(bucket, max_size=80),
+    st.lists(
+        st.tuples(st.integers(1, 7 * 60), st.integers(-60, 7 * 60 * 60)), min_size=1, max_size=6
+    ),
+    st.sampled_from([None, "BTC", "ETH"]),
+    st.integers(1, 9),
+)
+def test_index_equals_brute_force(
+    items: list[tuple[int, str, str, str, int, int]],
+    windows: list[tuple[int, int]],
+    coin: str | None,
+    batch: int,
+) -> None:
+    events = [
+        liq(T0 + m * MINUTE_MS + off, cents / 100, venue, c, side)
+        for m, venue, c, side, cents, off in items
+    ]
+    index = TotalsIndex()
+    # Half through load(), half through apply() in batches, to cross both paths.
+    half = len(events) // 2
+    stored = bucket_deltas(events[:half])
+    index.load(
+        sorted(
+            (k[0], k[1], k[2], k[3], d.usd, d.count, d.max_usd, d.max_ts, d.max_symbol)
+            for k, d in stored.items()
+        )
+    )
+    feed(index, events[half:], batch)
+    for minutes, at_s in windows:
+        t = index.query(minutes * MINUTE_MS, T0 + at_s * 1000, coin)
+        mine = [e for e in in_window(events, t.start_ms, t.end_ms) if coin in (None, e.coin)]
+        check(t, mine, coin)
+
+
+def test_bucket_delta_fields_used_by_apply() -> None:
+    # The index reads deltas exactly as storage defines them.
+    index = TotalsIndex()
+    index.apply({(T0, "okx", "BTC", SHORT): BucketDelta(12.5, 3, 9.0, T0 + 42, "BTC-USDT-SWAP")})
+    t = index.query(MINUTE_MS, T0 + 1)
+    assert (t.short_usd, t.short_count) == (12.5, 3)
+    assert t.largest is not None and (t.largest.ts_ms, t.largest.symbol) == (
+        T0 + 42,
+        "BTC-USDT-SWAP",
+    )
