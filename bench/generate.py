@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 START_MS = 1_791_590_400_000  # 2026-10-10 00:00 UTC
 EVENTS_PER_S = 6.0  # average print rate across venues, bursts well above it
 
@@ -100,8 +100,9 @@ def _fmt(x: float, digits: int = 6) -> str:
 
 
 class _Generator:
-    def __init__(self, seed: int, n_alts: int) -> None:
+    def __init__(self, seed: int, n_alts: int, events_per_s: float) -> None:
         self.rng = random.Random(seed)
+        self.events_per_s = events_per_s
         self.coins = _coins(self.rng, n_alts)
         # Zipf-like popularity: weight 1 / rank^1.1.
         self.cum_weights: list[float] = []
@@ -272,8 +273,9 @@ class _Generator:
         while summary.events < n_events:
             # Calm and storm phases: the rate swings ~25x over a few hours.
             phase = math.sin((self.now - START_MS) / 3.6e6 / 1.3)
-            rate = EVENTS_PER_S * math.exp(1.6 * phase)
-            self.now += self.rng.expovariate(rate) * 1000.0 * 1.8
+            rate = self.events_per_s * math.exp(1.6 * phase)
+            # 3.1: mean events per message x mean of the storm factor, measured.
+            self.now += self.rng.expovariate(rate) * 1000.0 * 3.1
             venue = self.rng.choices(venues, weights)[0]
             ts = int(self.now)
             text, n = makers[venue](ts)
@@ -287,9 +289,17 @@ class _Generator:
         summary.last_ms = last_recv
 
 
-def generate(path: str | Path, n_events: int, seed: int = 1, n_alts: int = 290) -> Summary:
+def generate(
+    path: str | Path,
+    n_events: int,
+    seed: int = 1,
+    n_alts: int = 290,
+    events_per_s: float = EVENTS_PER_S,
+) -> Summary:
     """Write a replay file of at least ``n_events`` liquidations to ``path``.
 
+    ``events_per_s`` is the average rate, so the file spans about ``n_events /
+    events_per_s`` seconds of recorded time.
     The same arguments always produce the same bytes. Written to a temporary name and
     renamed, so an interrupted run never leaves a truncated file behind.
     """
@@ -298,7 +308,7 @@ def generate(path: str | Path, n_events: int, seed: int = 1, n_alts: int = 290) 
     tmp = path.with_name(path.name + ".tmp")
     summary = Summary(path)
     with tmp.open("w", encoding="utf-8") as out:
-        _Generator(seed, n_alts).write(out, n_events, summary)
+        _Generator(seed, n_alts, events_per_s).write(out, n_events, summary)
     tmp.replace(path)
     return summary
 
