@@ -65,6 +65,42 @@ def m001_liquidations(db: Database) -> None:
     db.execute("CREATE INDEX source_uptime_end ON source_uptime (end_ms)")
 
 
+@MIGRATIONS()
+def m002_chats(db: Database) -> None:
+    """Subscribed chats and their alert rules (with each rule's persisted alert state)."""
+    db.execute(
+        """
+        CREATE TABLE chats (
+            chat_id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            subscribed INTEGER NOT NULL DEFAULT 1,
+            active INTEGER NOT NULL DEFAULT 1,
+            muted_until_ms INTEGER,
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL
+        )
+        """
+    )
+    # coin '' is the market-wide rule; the evaluator's entry id is (chat_id, coin, window).
+    # level/fired_at/state_threshold are rules.RuleState, so a restart continues from the
+    # level already alerted instead of repeating it.
+    db.execute(
+        """
+        CREATE TABLE rules (
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+            coin TEXT NOT NULL,
+            window TEXT NOT NULL,
+            threshold REAL NOT NULL,
+            level INTEGER NOT NULL DEFAULT 0,
+            fired_at INTEGER,
+            state_threshold REAL,
+            PRIMARY KEY (chat_id, coin, window)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration; a no-op on an up-to-date database."""
     MIGRATIONS.apply(db)
