@@ -88,12 +88,14 @@ class FakeVenue:
         """How many websockets were accepted so far."""
         return len(self.connects)
 
-    async def drop(self, abrupt: bool = True, path: str | None = None) -> int:
-        """Cut open sockets (all, or those on ``path``); ``abrupt``: no close frame.
+    async def drop(
+        self, abrupt: bool = True, where: Callable[[FakeClient], bool] | None = None
+    ) -> int:
+        """Cut open sockets (all, or those ``where`` selects); ``abrupt``: no close frame.
 
         Returns how many were cut.
         """
-        clients = [c for c in self.clients if path is None or c.request.path == path]
+        clients = [c for c in self.clients if where is None or where(c)]
         for client in clients:
             if abrupt and client.request.transport is not None:
                 client.request.transport.abort()
@@ -111,7 +113,7 @@ class FakeVenue:
 
     def subscribed(self, topic: str) -> list[FakeClient]:
         """Open sockets subscribed to ``topic``."""
-        return [c for c in self.clients if topic in c.topics and not c.ws.closed]
+        return [c for c in self.clients if topic in c.topics and _is_open(c)]
 
     async def send_to(self, clients: Iterable[FakeClient], text: str) -> int:
         """Send ``text`` to ``clients`` unless silenced; returns how many got it."""
@@ -119,7 +121,7 @@ class FakeVenue:
             return 0
         sent = 0
         for client in clients:
-            if not client.ws.closed:
+            if _is_open(client):
                 await client.ws.send_str(text)
                 sent += 1
         return sent
@@ -167,6 +169,11 @@ class FakeVenue:
     def on_text(self, client: FakeClient, text: str) -> list[str]:
         """Replies to one client message (acks, pongs)."""
         return []
+
+
+def _is_open(client: FakeClient) -> bool:
+    transport = client.request.transport
+    return not client.ws.closed and transport is not None and not transport.is_closing()
 
 
 def _json(obj: Any) -> str:
