@@ -1,8 +1,8 @@
 """Where the feed records the periods each venue was connected (coverage, gaps).
 
-The runner only knows the small async ``UptimeRecorder`` protocol; ``MemoryUptime`` keeps
-intervals in memory (tests, runs without a database) and the application backs the
-protocol with ``storage.uptime`` on the DB thread. ``UptimeWriter`` serialises one venue's
+The runner only knows the small async ``UptimeRecorder`` protocol. ``MemoryUptime`` keeps
+intervals in memory (tests, runs without a database); ``StorageUptime`` backs it with
+``storage.uptime`` on the DB thread. ``UptimeWriter`` serialises one venue's
 open/extend/close calls in a background task so the websocket loop never waits on storage
 and a slow or failing database cannot stall or kill the feed.
 """
@@ -14,6 +14,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, Protocol
+
+from storage.db import DbThread
+from storage.uptime import close_interval, extend_intervals, open_interval
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,25 @@ class MemoryUptime:
     def intervals(self, venue: str) -> list[tuple[int, int, bool]]:
         """``(start_ms, end_ms, closed)`` for ``venue`` in the order they were opened."""
         return [(s, e, c) for v, s, e, c in self.rows if v == venue]
+
+
+class StorageUptime:
+    """An ``UptimeRecorder`` on ``storage.uptime``, every call queued to the DB thread."""
+
+    def __init__(self, dbt: DbThread) -> None:
+        self._dbt = dbt
+
+    async def open(self, venue: str, start_ms: int) -> int:
+        """Insert an interval row; its rowid is the id."""
+        return await self._dbt.run(open_interval, venue, start_ms)
+
+    async def extend(self, ids: Sequence[int], now_ms: int) -> None:
+        """Push the end of the open rows ``ids`` to ``now_ms``."""
+        await self._dbt.run(extend_intervals, list(ids), now_ms)
+
+    async def close(self, interval_id: int, end_ms: int) -> None:
+        """Set the final end of row ``interval_id``."""
+        await self._dbt.run(close_interval, interval_id, end_ms)
 
 
 Op = tuple[Literal["open", "close"], int]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 
-from bot.uptime_recorder import MemoryUptime, UptimeWriter
+from bot.uptime_recorder import MemoryUptime, StorageUptime, UptimeWriter
+from storage.db import DbThread
+from storage.uptime import read_uptime
 
 
 class Clock:
@@ -78,3 +81,25 @@ async def test_a_failing_recorder_is_logged_and_does_not_stop_the_writer(
         "binance: uptime open failed (OSError: database is locked)"
     ]
     assert warnings[0].exc_info is None
+
+
+async def test_storage_backed_intervals_land_in_sqlite(tmp_path: Path) -> None:
+    dbt = DbThread(tmp_path / "liq.db")
+    try:
+        clock = Clock(10_000)
+        w = UptimeWriter(StorageUptime(dbt), "bybit", extend_s=0.02, clock_ms=clock)
+        w.start()
+        w.opened(10_000)
+        clock.ms = 12_000
+        await asyncio.sleep(0.1)  # extended while open: a crash now keeps 10 s..12 s
+        assert await dbt.run(read_uptime, 0, 20_000) == [("bybit", 10_000, 12_000)]
+        w.closed(12_500)
+        w.opened(15_000)
+        w.closed(16_000)
+        await w.aclose()
+        assert await dbt.run(read_uptime, 0, 20_000) == [
+            ("bybit", 10_000, 12_500),
+            ("bybit", 15_000, 16_000),
+        ]
+    finally:
+        await dbt.close()
