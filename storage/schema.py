@@ -101,6 +101,37 @@ def m002_chats(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m003_outbox(db: Database) -> None:
+    """Messages the bot starts (alerts, summaries) until Telegram accepted or refused them."""
+    # Written in the same transaction as the rule states that produced them, so a restart
+    # neither repeats an alert (state saved) nor loses one (row still pending/sending).
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_ms INTEGER NOT NULL DEFAULT 0,
+            sent_ms INTEGER,
+            reason TEXT
+        )
+        """
+    )
+    # Start-up reads only the unfinished rows: a partial index stays tiny however long the
+    # history of sent rows grows.
+    db.execute(
+        "CREATE INDEX outbox_unfinished ON outbox (id)"
+        " WHERE status IN ('pending', 'sending')"
+    )
+    db.execute("CREATE INDEX outbox_created ON outbox (created_ms)")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration; a no-op on an up-to-date database."""
     MIGRATIONS.apply(db)
