@@ -1,0 +1,120 @@
+"""``liqwatch run``: wires the data core to the scheduler and, with a token, to Telegram.
+
+The python-telegram-bot ``Application`` exists in both modes because its JobQueue (APScheduler)
+is the only scheduler. Without ``TELEGRAM_BOT_TOKEN`` it is built with a placeholder token
+and never talks to Telegram: only its JobQueue is started, and summaries go to stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+import aiohttp
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings
+from bot.console import summary_line
+from bot.core import Core
+from bot.events import WINDOWS
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.2  # commits at least every second; short for alert latency
+SUMMARY_INTERVAL_S = 60.0
+PRUNE_INTERVAL_S = 3600.0
+CONSOLE_TOKEN = "0:console-mode"  # never sent anywhere: console mode starts no Bot
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def _job_kwargs(interval_s: float) -> dict[str, Any]:
+    # A slow run must not pile up, and missed runs are not replayed after a stall.
+    return {"max_instances": 1, "coalesce": True, "misfire_grace_time": max(1, int(interval_s))}
+
+
+async def _flush_job(context: Context) -> None:
+    core: Core = context.job.data  # type: ignore[union-attr,assignment]
+    await core.flush()
+
+
+async def _summary_job(context: Context) -> None:
+    core: Core = context.job.data  # type: ignore[union-attr,assignment]
+    line = summary_line(core.totals(WINDOWS["1h"]), core.totals(WINDOWS["24h"]))
+    print(line, flush=True)
+
+
+async def _prune_job(context: Context) -> None:
+    core: Core = context.job.data  # type: ignore[union-attr,assignment]
+    try:
+        await core.prune()
+    except Exception as exc:  # retried next hour; never kills the scheduler
+        log.warning("prune failed (%s: %s)", type(exc).__name__, exc)
+
+
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB application: real bot with a token, JobQueue-only shell without one."""
+    builder = ApplicationBuilder()
+    if settings.telegram_token is None:
+        return builder.token(CONSOLE_TOKEN).updater(None).build()
+    return builder.token(settings.telegram_token).base_url(settings.telegram_api_url).build()
+
+
+def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
+    """Register the data core's periodic jobs on the JobQueue."""
+    jq = app.job_queue
+    assert jq is not None, "python-telegram-bot[job-queue] is a dependency"
+    jq.run_repeating(
+        _flush_job, FLUSH_INTERVAL_S, data=core, name="flush", job_kwargs=_job_kwargs(1)
+    )
+    jq.run_repeating(
+        _prune_job,
+        PRUNE_INTERVAL_S,
+        first=60,
+        data=core,
+        name="prune",
+        job_kwargs=_job_kwargs(PRUNE_INTERVAL_S),
+    )
+    if core.settings.telegram_token is None:
+        jq.run_repeating(
+            _summary_job,
+            SUMMARY_INTERVAL_S,
+            first=SUMMARY_INTERVAL_S,
+            data=core,
+            name="summary",
+            job_kwargs=_job_kwargs(SUMMARY_INTERVAL_S),
+        )
+
+
+async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then flush and close cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    core = await Core.open(settings)
+    app = build_application(settings)
+    schedule_core_jobs(app, core)
+    jq = app.job_queue
+    assert jq is not None
+    mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
+    log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
+    try:
+        async with aiohttp.ClientSession() as session:
+            core.start_feeds(session)
+            await jq.start()
+            try:
+                await stop.wait()
+            finally:
+                log.info("liqwatch stopping: flushing and closing")
+                await jq.stop(wait=True)
+                await core.close()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    log.info("liqwatch stopped")

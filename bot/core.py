@@ -1,0 +1,152 @@
+"""The data core of a running liqwatch: storage thread, warm totals index, ingest, feeds.
+
+``Core`` owns no scheduler and no Telegram: ``bot.app`` wires it to the JobQueue and, with
+a token, to the bot. Everything here is created once at start-up from ``Settings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from bot.config import Settings
+from bot.coverage import VenueCoverage
+from bot.events import HOUR_MS, MINUTE_MS, WINDOWS
+from bot.feed import FeedRunner
+from bot.health import SourceHealth
+from bot.ingest import Ingestor, Listener
+from bot.refdata import RefDataPoller
+from bot.sources import make_source
+from bot.sources.base import VenueSource
+from bot.totals import coverage_from_db, load_from_db
+from bot.totals_index import TotalsIndex
+from bot.totals_result import Totals, window_bounds
+from storage.buckets import prune
+from storage.db import DbThread
+from storage.uptime import close_interval, extend_intervals, open_interval
+
+log = logging.getLogger(__name__)
+
+# The warm index serves every window up to 7 d; one extra hour covers the partial edge.
+INDEX_SPAN_MS = WINDOWS["7d"] + HOUR_MS
+# Minute buckets outlive raw events: they are all totals need, and they are small.
+BUCKET_KEEP_DAYS = 90
+DAY_MS = 24 * HOUR_MS
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+class DbUptime:
+    """``UptimeRecorder`` backed by ``storage.uptime`` on the DB thread."""
+
+    def __init__(self, dbt: DbThread) -> None:
+        self._dbt = dbt
+
+    async def open(self, venue: str, start_ms: int) -> int:
+        """Start an interval for ``venue``."""
+        return int(await self._dbt.run(open_interval, venue, start_ms))
+
+    async def extend(self, ids: Sequence[int], now_ms: int) -> None:
+        """Move the end of open intervals to ``now_ms``."""
+        await self._dbt.run(extend_intervals, list(ids), now_ms)
+
+    async def close(self, interval_id: int, end_ms: int) -> None:
+        """End an interval."""
+        await self._dbt.run(close_interval, interval_id, end_ms)
+
+
+@dataclass
+class Core:
+    """Storage, totals and feeds of one running process."""
+
+    settings: Settings
+    dbt: DbThread
+    index: TotalsIndex
+    ingestor: Ingestor
+    sources: dict[str, VenueSource]
+    health: dict[str, SourceHealth]
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, listeners: Sequence[Listener] = ()) -> Core:
+        """Open the database and rebuild the warm index from it (nothing starts yet)."""
+        dbt = DbThread(settings.db_path)
+        index = TotalsIndex()
+        now = now_ms()
+        # Nothing else touches the index yet, so filling it on the DB thread is safe.
+        rows = await dbt.run(
+            lambda db: load_from_db(index, db, now - INDEX_SPAN_MS, now + MINUTE_MS)
+        )
+        log.info(
+            "database %s: %d minute buckets loaded for the last 7 days", settings.db_path, rows
+        )
+        sources = {name: make_source(name, settings) for name in settings.exchanges}
+        health = {name: SourceHealth(name) for name in settings.exchanges}
+        ingestor = Ingestor(dbt, index, listeners)
+        return cls(settings, dbt, index, ingestor, sources, health)
+
+    def start_feeds(self, session: aiohttp.ClientSession) -> None:
+        """Start, per venue, the reference-data poller and the websocket runner."""
+        uptime = DbUptime(self.dbt)
+        for name, source in self.sources.items():
+            runner = FeedRunner(source, session, self.ingestor.add, self.health[name], uptime)
+            poller = RefDataPoller(
+                source, session, self.settings.rest_url(name), on_change=runner.refresh
+            )
+            self._tasks.append(asyncio.create_task(runner.run(), name=f"feed-{name}"))
+            if source.rest_paths():
+                self._tasks.append(asyncio.create_task(poller.run(), name=f"refdata-{name}"))
+
+    async def flush(self) -> int:
+        """Commit buffered events; a failure is logged in one line and retried next time."""
+        if not self.ingestor.pending:
+            return 0
+        try:
+            return await self.ingestor.flush()
+        except Exception as exc:  # the batch is kept for the next flush; say why once
+            log.warning("ingest commit failed (%s: %s); will retry", type(exc).__name__, exc)
+            return 0
+
+    def totals(self, window_ms: int, coin: str | None = None, end_ms: int | None = None) -> Totals:
+        """Totals from the warm index over the enabled venues (no coverage attached)."""
+        return self.index.query(
+            window_ms, end_ms, coin, now_ms=now_ms(), venues=self.settings.exchanges
+        )
+
+    async def coverage(
+        self, window_ms: int, end_ms: int | None = None
+    ) -> dict[str, VenueCoverage]:
+        """Each enabled venue's coverage of the window ending at ``end_ms`` (default now)."""
+        now = now_ms()
+        start, end = window_bounds(window_ms, now if end_ms is None else end_ms)
+        return await self.dbt.run(coverage_from_db, self.settings.exchanges, start, end, now)
+
+    async def prune(self) -> None:
+        """Drop raw events past retention, buckets past their keep, and cold index hours."""
+        now = now_ms()
+        events_before = now - int(self.settings.retention_days * DAY_MS)
+        buckets_before = now - int(max(BUCKET_KEEP_DAYS, self.settings.retention_days) * DAY_MS)
+        n_events, n_buckets = await self.dbt.run(prune, events_before, buckets_before)
+        self.index.drop_before(now - INDEX_SPAN_MS)
+        if n_events or n_buckets:
+            log.info("pruned %d raw events and %d minute buckets", n_events, n_buckets)
+
+    async def close(self) -> None:
+        """Stop the feeds (closing their uptime), flush what is buffered, close the file."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.flush()
+        await self.dbt.close()
