@@ -65,7 +65,7 @@ async def polling(app: Application) -> AsyncIterator[Application]:  # type: igno
     await app.initialize()
     await app.start()
     assert app.updater is not None
-    await app.updater.start_polling(timeout=dtm.timedelta(seconds=1))
+    await app.updater.start_polling(timeout=dtm.timedelta(seconds=0.2))
     try:
         yield app
     finally:
