@@ -27,9 +27,9 @@ from bot.sources.base import VenueSource
 from bot.totals import coverage_from_db, load_from_db
 from bot.totals_index import TotalsIndex
 from bot.totals_result import Totals, window_bounds
+from bot.uptime_recorder import StorageUptime
 from storage.buckets import prune
 from storage.db import DbThread
-from storage.uptime import close_interval, extend_intervals, open_interval
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +43,6 @@ DAY_MS = 24 * HOUR_MS
 def now_ms() -> int:
     """Wall-clock time in epoch milliseconds."""
     return int(time.time() * 1000)
-
-
-class DbUptime:
-    """``UptimeRecorder`` backed by ``storage.uptime`` on the DB thread."""
-
-    def __init__(self, dbt: DbThread) -> None:
-        self._dbt = dbt
-
-    async def open(self, venue: str, start_ms: int) -> int:
-        """Start an interval for ``venue``."""
-        return int(await self._dbt.run(open_interval, venue, start_ms))
-
-    async def extend(self, ids: Sequence[int], now_ms: int) -> None:
-        """Move the end of open intervals to ``now_ms``."""
-        await self._dbt.run(extend_intervals, list(ids), now_ms)
-
-    async def close(self, interval_id: int, end_ms: int) -> None:
-        """End an interval."""
-        await self._dbt.run(close_interval, interval_id, end_ms)
 
 
 @dataclass
@@ -96,7 +77,7 @@ class Core:
 
     def start_feeds(self, session: aiohttp.ClientSession) -> None:
         """Start, per venue, the reference-data poller and the websocket runner."""
-        uptime = DbUptime(self.dbt)
+        uptime = StorageUptime(self.dbt)
         for name, source in self.sources.items():
             runner = FeedRunner(source, session, self.ingestor.add, self.health[name], uptime)
             poller = RefDataPoller(
