@@ -9,12 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.generate import generate
 from bot.config import Settings
 from bot.events import HOUR_MS, LONG, MINUTE_MS, SHORT, VENUES, WINDOWS
 from bot.ingest import Ingestor
-from bot.replay import replay
+from bot.replay import _Replayer, replay
 from bot.sources import make_source
 from bot.sources.base import VenueSource
 from bot.totals_index import TotalsIndex
@@ -162,3 +164,27 @@ async def test_paced_replay_sleeps_and_commits_on_schedule(tmp_path: Path, dbt: 
     assert elapsed >= recorded / 8 * 0.95
     assert stats.committed == stats.events > 0
     assert len(batches) >= 2  # committed during the replay, not only at the end
+
+
+@given(
+    text=st.text(max_size=80),
+    recv_ms=st.integers(min_value=-5, max_value=2**53),
+    spaced=st.booleans(),
+    extra=st.sampled_from([None, "tail", "dup"]),
+)
+def test_line_decoding_agrees_with_json_loads(
+    text: str, recv_ms: int, spaced: bool, extra: str | None
+) -> None:
+    record: dict[str, object] = {"venue": "okx", "recv_ms": recv_ms, "ws": text}
+    line = json.dumps(record, separators=(", ", ": ") if spaced else (",", ":"))
+    if extra == "tail":
+        line = line[:-1] + ', "note": 1}'
+    elif extra == "dup":
+        line = line[:-1] + ', "ws": "second"}'
+    replayer = _Replayer({"okx": None}, Ingestor(None), None, 0.0, 1.0, 1)  # type: ignore[arg-type]
+
+    decoded = replayer.decode(line + "\n")
+
+    reference = json.loads(line)
+    assert decoded is not None
+    assert decoded[:3] == ("okx", reference["recv_ms"], reference["ws"])
