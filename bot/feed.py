@@ -36,7 +36,6 @@ Sink = Callable[[list[Liquidation]], None]
 # What a network, a venue or a proxy can do to us; anything else is a bug and is raised.
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError, OSError)
 
-
 _KIND = re.compile(r"[A-Za-z _-]{1,80}")
 _CLOSED_TYPES = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
 

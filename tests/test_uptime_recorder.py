@@ -28,7 +28,10 @@ async def test_open_extend_close_in_order() -> None:
     w.start()
     w.opened(1_000)
     clock.ms = 1_500
-    await asyncio.sleep(0.1)
+    for _ in range(500):
+        if mem.intervals("okx") == [(1_000, 1_500, False)]:
+            break
+        await asyncio.sleep(0.01)
     assert mem.intervals("okx") == [(1_000, 1_500, False)]
     w.closed(1_700)
     w.opened(2_000)
@@ -91,8 +94,13 @@ async def test_storage_backed_intervals_land_in_sqlite(tmp_path: Path) -> None:
         w.start()
         w.opened(10_000)
         clock.ms = 12_000
-        await asyncio.sleep(0.1)  # extended while open: a crash now keeps 10 s..12 s
-        assert await dbt.run(read_uptime, 0, 20_000) == [("bybit", 10_000, 12_000)]
+        # Extended while open: a crash now would keep 10 s..12 s.
+        for _ in range(500):
+            rows = await dbt.run(read_uptime, 0, 20_000)
+            if rows == [("bybit", 10_000, 12_000)]:
+                break
+            await asyncio.sleep(0.01)
+        assert rows == [("bybit", 10_000, 12_000)]
         w.closed(12_500)
         w.opened(15_000)
         w.closed(16_000)
