@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.config import Settings
 from bot.console import summary_line
+from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
 from bot.core import Core
 from bot.events import WINDOWS
 
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 0.2  # commits at least every second; short for alert latency
 SUMMARY_INTERVAL_S = 60.0
 PRUNE_INTERVAL_S = 3600.0
-CONSOLE_TOKEN = "0:console-mode"  # never sent anywhere: console mode starts no Bot
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -59,8 +59,19 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     """The PTB application: real bot with a token, JobQueue-only shell without one."""
     builder = ApplicationBuilder()
     if settings.telegram_token is None:
-        return builder.token(CONSOLE_TOKEN).updater(None).build()
-    return builder.token(settings.telegram_token).base_url(settings.telegram_api_url).build()
+        request = ConsoleRequest()
+        builder = builder.token(CONSOLE_TOKEN).updater(None)
+        app = builder.request(request).get_updates_request(request).build()
+    else:
+        app = builder.token(settings.telegram_token).base_url(settings.telegram_api_url).build()
+    app.add_error_handler(_log_error)
+    return app
+
+
+async def _log_error(update: object, context: Context) -> None:
+    """Errors of jobs and handlers: one line, never the Bot object (its repr has the token)."""
+    error = context.error
+    log.warning("%s: %s", type(error).__name__, error)
 
 
 def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
@@ -99,19 +110,17 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
     core = await Core.open(settings)
     app = build_application(settings)
     schedule_core_jobs(app, core)
-    jq = app.job_queue
-    assert jq is not None
     mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
     log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as session, app:
             core.start_feeds(session)
-            await jq.start()
+            await app.start()
             try:
                 await stop.wait()
             finally:
                 log.info("liqwatch stopping: flushing and closing")
-                await jq.stop(wait=True)
+                await app.stop()
                 await core.close()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -72,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``liqwatch`` console script."""
     args = build_parser().parse_args(argv)
     load_dotenv_file()
+    # python-telegram-bot 22: RetryAfter.retry_after as a timedelta, without a warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
