@@ -43,7 +43,8 @@ async def _flush_job(context: Context) -> None:
 
 async def _summary_job(context: Context) -> None:
     core: Core = context.job.data  # type: ignore[union-attr,assignment]
-    line = summary_line(core.totals(WINDOWS["1h"]), core.totals(WINDOWS["24h"]))
+    live = {name: h.live for name, h in core.health.items()}
+    line = summary_line(core.totals(WINDOWS["1h"]), core.totals(WINDOWS["24h"]), live)
     print(line, flush=True)
 
 

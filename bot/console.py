@@ -40,15 +40,19 @@ def coverage_note(coverage: Mapping[str, VenueCoverage]) -> str:
     return "coverage: " + ", ".join(parts)
 
 
-def summary_line(hour: Totals, day: Totals) -> str:
-    """The one-line console summary printed every minute in console mode."""
+def summary_line(hour: Totals, day: Totals, live: Mapping[str, bool]) -> str:
+    """The one-line console summary printed every minute in console mode.
+
+    ``live`` maps each enabled venue to whether its feed is connected right now.
+    """
     venues = " ".join(
         f"{name} {format_usd(v.total_usd)}" for name, v in sorted(day.by_exchange.items())
     )
+    feeds = " ".join(f"{name} {'up' if up else 'DOWN'}" for name, up in live.items())
     return (
         f"1h {format_usd(hour.total_usd)} [{_side_split(hour)}] | "
         f"24h {format_usd(day.total_usd)} [{_side_split(day)}] | "
-        f"24h by venue: {venues or 'none'}"
+        f"24h by venue: {venues or 'none'} | feeds: {feeds}"
     )
 
 
