@@ -1,0 +1,165 @@
+"""The outbox: every message the bot starts, from queued until Telegram took it or refused it.
+
+Status flow: ``pending`` (queued, or waiting for a retry at ``next_try_ms``) -> ``sending``
+(a request is or was in flight) -> ``sent`` | ``failed`` (with ``reason``). A row still
+``pending`` or ``sending`` after a crash is sent again on start: a message whose request
+was in flight when the process died may arrive twice, but none is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from sqlite_utils import Database
+
+Status = Literal["pending", "sending", "sent", "failed"]
+PENDING: Final = "pending"
+SENDING: Final = "sending"
+SENT: Final = "sent"
+FAILED: Final = "failed"
+UNFINISHED: Final = (PENDING, SENDING)
+
+_COLUMNS: Final = (
+    "id, chat_id, text, kind, created_ms, status, attempts, next_try_ms, sent_ms, reason"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One outbound message and where its delivery stands."""
+
+    id: int
+    chat_id: int
+    text: str
+    kind: str
+    created_ms: int
+    status: Status = PENDING
+    attempts: int = 0
+    next_try_ms: int = 0
+    sent_ms: int | None = None
+    reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once sent or given up."""
+        return self.status in (SENT, FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to queue: who gets it, its HTML text, and what kind it is (alert, ...)."""
+
+    chat_id: int
+    text: str
+    kind: str = "alert"
+
+
+def _row(r: Sequence[Any]) -> OutboxRow:
+    id_, chat_id, text, kind, created, status, attempts, next_try, sent, reason = r
+    return OutboxRow(
+        id=int(id_),
+        chat_id=int(chat_id),
+        text=str(text),
+        kind=str(kind),
+        created_ms=int(created),
+        status=status,
+        attempts=int(attempts),
+        next_try_ms=int(next_try),
+        sent_ms=None if sent is None else int(sent),
+        reason=None if reason is None else str(reason),
+    )
+
+
+def add(db: Database, messages: Iterable[NewMessage], now_ms: int) -> list[OutboxRow]:
+    """Queue ``messages`` as ``pending`` rows; returns them with their ids, in order.
+
+    Joins the caller's transaction when there is one (``db.atomic`` nests), which is how
+    the alert engine stores rule states and their messages atomically.
+    """
+    with db.atomic():
+        # One writer (the DB thread) inside one transaction: ids after the current maximum
+        # are ours, and executemany stays fast for a 10,000-chat fan-out.
+        (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()
+        rows = [
+            OutboxRow(id=top + i, chat_id=m.chat_id, text=m.text, kind=m.kind, created_ms=now_ms)
+            for i, m in enumerate(messages, start=1)
+        ]
+        db.conn.executemany(
+            "INSERT INTO outbox (id, chat_id, text, kind, created_ms) VALUES (?, ?, ?, ?, ?)",
+            [(r.id, r.chat_id, r.text, r.kind, r.created_ms) for r in rows],
+        )
+    return rows
+
+
+def update(db: Database, rows: Iterable[OutboxRow]) -> int:
+    """Write the delivery fields (chat_id, status, attempts, next_try_ms, sent_ms, reason)
+    of each row in one transaction; returns how many rows matched."""
+    params = [
+        (r.chat_id, r.status, r.attempts, r.next_try_ms, r.sent_ms, r.reason, r.id) for r in rows
+    ]
+    if not params:
+        return 0
+    with db.atomic():
+        before = db.conn.total_changes
+        db.conn.executemany(
+            "UPDATE outbox SET chat_id = ?, status = ?, attempts = ?, next_try_ms = ?,"
+            " sent_ms = ?, reason = ? WHERE id = ?",
+            params,
+        )
+        return db.conn.total_changes - before
+
+
+def unfinished(db: Database) -> list[OutboxRow]:
+    """Rows still ``pending`` or ``sending``, oldest first (what a start must send)."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def get(db: Database, ids: Iterable[int]) -> list[OutboxRow]:
+    """The rows with these ids (unknown ids are skipped), by id."""
+    wanted = sorted(set(ids))
+    out: list[OutboxRow] = []
+    for lo in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+        part = wanted[lo : lo + 500]
+        marks = ", ".join("?" * len(part))
+        out += [
+            _row(r)
+            for r in db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE id IN ({marks}) ORDER BY id", part
+            ).fetchall()
+        ]
+    return out
+
+
+def rows_for(db: Database, chat_id: int) -> list[OutboxRow]:
+    """Every row addressed to ``chat_id``, by id."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def counts(db: Database, since_ms: int = 0) -> dict[str, int]:
+    """Rows per status created at or after ``since_ms`` (every status listed, zeros too)."""
+    found = dict(
+        db.execute(
+            "SELECT status, COUNT(*) FROM outbox WHERE created_ms >= ? GROUP BY status",
+            (since_ms,),
+        ).fetchall()
+    )
+    return {s: int(found.get(s, 0)) for s in (PENDING, SENDING, SENT, FAILED)}
+
+
+def prune(db: Database, before_ms: int) -> int:
+    """Delete finished rows created before ``before_ms``; returns how many went.
+
+    Unfinished rows are kept whatever their age: they still have to be sent.
+    """
+    cursor = db.execute(
+        "DELETE FROM outbox WHERE created_ms < ? AND status IN ('sent', 'failed')", (before_ms,)
+    )
+    return cursor.rowcount
