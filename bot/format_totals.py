@@ -1,0 +1,337 @@
+"""Texts for the read-only commands (/liq, /top, /settings, /status, /help) and the console.
+
+Telegram texts are HTML: every dynamic value goes through ``html.escape`` and a tag never
+spans a line, so :func:`fit_html` can cut a long text at a line boundary and keep it
+valid. The console and CLI texts (:func:`format_summary_line`, :func:`format_totals_text`)
+are plain text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any, Final
+
+from bot.amounts import format_duration, format_pct, format_usd
+from bot.chat_service import ChatSettings
+from bot.coverage import COMPLETE_VENUES, VenueCoverage
+from bot.events import HOUR_MS, WINDOWS
+from bot.rules import RuleSpec
+from bot.totals_result import SideTotals, Totals
+
+MAX_MESSAGE: Final = 4096
+VENUE_NAMES: Final = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
+_DAY_MS: Final = 24 * HOUR_MS
+
+
+def venue_name(venue: str) -> str:
+    """Display name of a venue (``okx`` -> ``OKX``)."""
+    return VENUE_NAMES.get(venue.lower(), venue.capitalize())
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_html(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` if it fits in ``limit``, else its first lines plus an ellipsis line.
+
+    Counts the raw HTML, which is never shorter than what Telegram counts after parsing
+    tags and entities; relies on tags never spanning lines.
+    """
+    if utf16_len(text) <= limit:
+        return text
+    out: list[str] = []
+    used = utf16_len("…")
+    for line in text.split("\n"):
+        cost = utf16_len(line) + 1
+        if used + cost > limit:
+            break
+        out.append(line)
+        used += cost
+    return "\n".join([*out, "…"])
+
+
+def _and_list(names: Sequence[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def clock(ms: int, now_ms: int) -> str:
+    """``14:03 UTC`` within the last day, else ``Oct 10 14:03 UTC``."""
+    t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    if abs(now_ms - ms) < _DAY_MS:
+        return t.strftime("%H:%M UTC")
+    return t.strftime("%b %d %H:%M UTC")
+
+
+def ago(ms: int, now_ms: int) -> str:
+    """``2h 5m ago`` (``just now`` under a second)."""
+    if now_ms - ms < 1000:
+        return "just now"
+    return f"{format_duration(now_ms - ms)} ago"
+
+
+def _shares(t: SideTotals | Totals) -> str:
+    total = t.total_usd
+    if total <= 0:
+        return ""
+    return f"longs {format_pct(t.long_usd / total)}"
+
+
+def coverage_note(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] = ()) -> str:
+    """Plain text: which venues publish samples or everything, and which were not live.
+
+    Without coverage data the sampled/complete split comes from the venues' documentation.
+    """
+    listed = list(coverage) or list(venues)
+    if not listed:
+        return ""
+    complete = {
+        v: (coverage[v].complete if v in coverage else v in COMPLETE_VENUES) for v in listed
+    }
+    sampled = [venue_name(v) for v in listed if not complete[v]]
+    full = [venue_name(v) for v in listed if complete[v]]
+    parts: list[str] = []
+    if sampled:
+        parts.append(f"{_and_list(sampled)} publish{'es' if len(sampled) == 1 else ''} samples")
+    if full:
+        parts.append(f"{_and_list(full)} all" if sampled else f"{_and_list(full)} publish all")
+    note = "; ".join(parts) + "."
+    down = [
+        f"{venue_name(v)} ({format_duration(c.down_ms)} down)"
+        for v, c in coverage.items()
+        if not c.live
+    ]
+    if down:
+        note += f" Not live over the whole window: {', '.join(down)}."
+    return note
+
+
+def _rule_line(spec: RuleSpec) -> str:
+    coin = f"<b>{escape(spec.coin)}</b> " if spec.coin else ""
+    return f"• {coin}{escape(spec.window)} ≥ {format_usd(spec.threshold)}"
+
+
+def format_rules(rules: Iterable[RuleSpec]) -> str:
+    """One bullet line per rule: ``• 1h ≥ $100M`` / ``• BTC 1h ≥ $50M``."""
+    return "\n".join(_rule_line(r) for r in rules)
+
+
+def format_liq(
+    main: Totals, beside: Sequence[Totals], now_ms: int, coin: str | None = None, top_n: int = 5
+) -> str:
+    """/liq: total, long/short with shares, the other windows, venues, top coins, the
+    largest liquidation and the coverage note."""
+    what = f"{escape(coin)} liquidations" if coin else "Liquidations"
+    lines = [f"<b>💥 {what} · last {escape(main.window)}</b>"]
+    if main.count == 0:
+        lines.append(f"None recorded in the last {escape(main.window)}.")
+    else:
+        total = main.total_usd
+        lines.append(f"<b>{format_usd(total)}</b> · {main.count:,} liquidations")
+        lines.append(
+            f"🔴 Longs {format_usd(main.long_usd)} ({format_pct(main.long_usd / total)})"
+            f" · 🟢 Shorts {format_usd(main.short_usd)} ({format_pct(main.short_usd / total)})"
+        )
+    if beside:
+        lines.append(" · ".join(f"{escape(t.window)} {format_usd(t.total_usd)}" for t in beside))
+    if main.count:
+        lines += ["", "<b>By exchange</b>"]
+        ranked = sorted(main.by_exchange.items(), key=lambda kv: (-kv[1].total_usd, kv[0]))
+        for venue, ex in ranked:
+            share = f" · {_shares(ex)}" if ex.total_usd > 0 else ""
+            lines.append(f"{escape(venue_name(venue))} {format_usd(ex.total_usd)}{share}")
+        if coin is None:
+            lines += ["", "<b>Top coins</b>"]
+            for i, (name, t) in enumerate(main.top_coins(top_n), 1):
+                lines.append(f"{i}. {escape(name)} {format_usd(t.total_usd)} · {_shares(t)}")
+        if main.largest is not None:
+            big = main.largest
+            lines += [
+                "",
+                f"<b>Largest</b> {format_usd(big.usd)} {escape(big.coin)} {escape(big.side)}"
+                f" on {escape(venue_name(big.exchange))} ({escape(big.symbol)}),"
+                f" {clock(big.ts_ms, now_ms)}, {ago(big.ts_ms, now_ms)}",
+            ]
+    note = coverage_note(main.coverage, main.by_exchange)
+    if note:
+        lines += ["", f"<i>{escape(note)}</i>"]
+    return "\n".join(lines)
+
+
+def format_top(totals: Totals, limit: int = 20) -> str:
+    """/top: coins ranked by USD liquidated in the window, with side shares and counts."""
+    lines = [f"<b>🏆 Top coins · last {escape(totals.window)}</b>"]
+    if totals.count == 0:
+        lines.append(f"No liquidations recorded in the last {escape(totals.window)}.")
+    else:
+        lines.append(f"{format_usd(totals.total_usd)} in all · {len(totals.by_coin)} coins")
+        lines.append("")
+        for i, (name, t) in enumerate(totals.top_coins(limit), 1):
+            lines.append(
+                f"{i}. <b>{escape(name)}</b> {format_usd(t.total_usd)} · {_shares(t)}"
+                f" · {t.count:,}"
+            )
+    note = coverage_note(totals.coverage, totals.by_exchange)
+    if note:
+        lines += ["", f"<i>{escape(note)}</i>"]
+    return "\n".join(lines)
+
+
+def format_settings(
+    settings: ChatSettings | None,
+    now_ms: int,
+    default_rules: Mapping[str, float],
+    max_watches: int,
+) -> str:
+    """/settings: subscription, mute, market thresholds and watches of this chat."""
+    if settings is None:
+        defaults = format_rules(RuleSpec(w, t) for w, t in default_rules.items())
+        text = "This chat is not subscribed. /start subscribes it"
+        return f"{text} with these alerts:\n{defaults}" if defaults else f"{text}."
+    chat = settings.chat
+    lines = ["<b>⚙️ Settings of this chat</b>"]
+    if not chat.subscribed:
+        lines.append("Alerts: off (/start turns them on; settings below are kept)")
+    elif not chat.active:
+        lines.append("Alerts: paused, the bot could not write here (/start resumes)")
+    else:
+        lines.append("Alerts: on")
+    if chat.muted(now_ms) and chat.muted_until_ms is not None:
+        lines.append(
+            f"Muted until {clock(chat.muted_until_ms, now_ms)}"
+            f" ({format_duration(chat.muted_until_ms - now_ms)} left; /unmute ends it)"
+        )
+    lines += ["", "<b>Market-wide thresholds</b>"]
+    market = [r.spec for r in settings.market]
+    lines.append(format_rules(market) if market else "None (set one: /threshold 1h 250M)")
+    watches = [r.spec for r in settings.watches]
+    lines += ["", f"<b>Watches</b> ({len(watches)} of {max_watches})"]
+    lines.append(format_rules(watches) if watches else "None (add one: /watch BTC 50M 1h)")
+    return "\n".join(lines)
+
+
+def format_status(
+    venues: Sequence[str],
+    health: Mapping[str, Mapping[str, Any]],
+    last_hour: Totals,
+    coverage: Mapping[str, VenueCoverage],
+    now_ms: int,
+) -> str:
+    """/status: per venue, connection, last message age, liquidations in the last hour,
+    rejects, reconnects and 24 h coverage (``health`` maps venue -> ``snapshot()``)."""
+    lines = ["<b>📡 Feed status</b>"]
+    for venue in venues:
+        name = escape(venue_name(venue))
+        snap = health.get(venue)
+        if snap is None:
+            lines += ["", f"⚪ <b>{name}</b> not running"]
+            continue
+        if snap.get("live"):
+            since = snap.get("connected_since")
+            state = "connected" if since is None else f"connected since {clock(since, now_ms)}"
+            lines += ["", f"🟢 <b>{name}</b> {state}"]
+        else:
+            down = snap.get("down_since")
+            state = "down" if down is None else f"down since {clock(down, now_ms)}"
+            lines += ["", f"🔴 <b>{name}</b> {state}"]
+            if snap.get("last_error"):
+                lines.append(f"Last error: {escape(str(snap['last_error'])[:120])}")
+        last = snap.get("last_message_ms")
+        ex = last_hour.by_exchange.get(venue)
+        lines.append(
+            f"Last message {'never' if last is None else ago(last, now_ms)}"
+            f" · {ex.count if ex else 0:,} liquidations in the last hour"
+        )
+        lines.append(
+            f"Rejected {int(snap.get('rejects') or 0):,} · reconnects"
+            f" {int(snap.get('reconnects') or 0):,}"
+        )
+        cov = coverage.get(venue)
+        complete = cov.complete if cov is not None else venue in COMPLETE_VENUES
+        feed = "all liquidations" if complete else "a sample of liquidations"
+        if cov is None:
+            lines.append(f"Publishes {feed}")
+        elif cov.live:
+            lines.append(f"Publishes {feed} · live for the whole last 24h")
+        else:
+            lines.append(f"Publishes {feed} · down {format_duration(cov.down_ms)} in the last 24h")
+    return "\n".join(lines)
+
+
+def format_help(commands: Iterable[tuple[str, str]], max_watches: int) -> str:
+    """/help: what the bot does, each command (syntax, description) and the input formats."""
+    lines = [
+        "<b>liqwatch</b> follows crypto-futures liquidations on Binance, Bybit and OKX"
+        " and alerts this chat when they spike.",
+        "",
+    ]
+    lines += [f"{escape(syntax)} — {escape(text)}" for syntax, text in commands]
+    windows = " ".join(w for w in WINDOWS if w != "7d")
+    lines += [
+        "",
+        "Amounts: 250M, 1.5B, 750K, $250M or 250000000.",
+        f"Windows: {windows} (/liq and /top also 7d). Coins: BTC, btc or BTCUSDT.",
+        f"Up to {max_watches} watched coins per chat. In groups only administrators"
+        " change settings.",
+        "An alert fires when a window total reaches your threshold, again at 2×, 4×, 8×,"
+        " and re-arms once the total falls below 80% of it.",
+    ]
+    return "\n".join(lines)
+
+
+def format_summary_line(totals: Totals) -> str:
+    """One plain-text console line: total, side split, count, top coins, largest."""
+    head = f"{totals.window}: {format_usd(totals.total_usd)} liquidated"
+    if totals.count == 0:
+        return f"{head} (none)"
+    parts = [
+        f"{head} (longs {format_pct(totals.long_usd / totals.total_usd)},"
+        f" shorts {format_pct(totals.short_usd / totals.total_usd)}), {totals.count:,} events"
+    ]
+    top = totals.top_coins(3)
+    if top:
+        parts.append("top " + ", ".join(f"{c} {format_usd(t.total_usd)}" for c, t in top))
+    if totals.largest is not None:
+        big = totals.largest
+        parts.append(
+            f"largest {format_usd(big.usd)} {big.coin} {big.side} on {venue_name(big.exchange)}"
+        )
+    return "; ".join(parts)
+
+
+def format_totals_text(totals: Totals, top_n: int = 10) -> str:
+    """Plain-text totals for the CLI: window, sides, venues, top coins, largest, coverage."""
+    start = dt.datetime.fromtimestamp(totals.start_ms / 1000, dt.UTC)
+    end = dt.datetime.fromtimestamp(totals.end_ms / 1000, dt.UTC)
+    lines = [
+        f"Liquidations, last {totals.window} ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC)",
+        f"Total   {format_usd(totals.total_usd)}  ({totals.count:,} liquidations)",
+    ]
+    if totals.total_usd > 0:
+        for label, usd in (("Longs", totals.long_usd), ("Shorts", totals.short_usd)):
+            lines.append(f"{label:<7} {format_usd(usd)}  ({format_pct(usd / totals.total_usd)})")
+    if totals.by_exchange:
+        lines.append("By exchange:")
+        for venue, ex in totals.by_exchange.items():
+            lines.append(f"  {venue_name(venue):<8} {format_usd(ex.total_usd):>9}  {ex.count:,}")
+    top = totals.top_coins(top_n)
+    if top:
+        lines.append("Top coins:")
+        for coin, t in top:
+            lines.append(f"  {coin:<8} {format_usd(t.total_usd):>9}  {t.count:,}")
+    if totals.largest is not None:
+        big = totals.largest
+        when = dt.datetime.fromtimestamp(big.ts_ms / 1000, dt.UTC)
+        lines.append(
+            f"Largest {format_usd(big.usd)} {big.coin} {big.side} on {venue_name(big.exchange)}"
+            f" ({big.symbol}) at {when:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    note = coverage_note(totals.coverage, totals.by_exchange)
+    if note:
+        lines.append(f"Coverage: {note}")
+    return "\n".join(lines)

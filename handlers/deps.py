@@ -1,0 +1,47 @@
+"""What the command handlers need from the running application, passed in explicitly."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.chat_service import ChatService
+from bot.config import Settings
+from bot.coverage import VenueCoverage
+from bot.health import SourceHealth
+from bot.totals_index import TotalsIndex
+
+CoverageMap = Mapping[str, VenueCoverage]
+CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
+"""``coverage(window_ms, end_ms)``: each enabled venue's coverage of that window (sync or
+async; the app backs it with the stored uptime intervals)."""
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def no_coverage(window_ms: int, end_ms: int) -> CoverageMap:
+    """A provider for when uptime is not recorded: no venue coverage at all."""
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerDeps:
+    """The services behind the commands: chats, the warm totals index, feed health."""
+
+    chats: ChatService
+    index: TotalsIndex
+    health: Mapping[str, SourceHealth]
+    settings: Settings
+    coverage: CoverageProvider = no_coverage
+    now_ms: Callable[[], int] = field(default=_wall_ms)
+
+    async def coverage_of(self, window_ms: int, end_ms: int) -> CoverageMap:
+        """Coverage of the window of ``window_ms`` ending at ``end_ms`` (any provider kind)."""
+        result = self.coverage(window_ms, end_ms)
+        if inspect.isawaitable(result):
+            return await result
+        return result

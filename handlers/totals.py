@@ -1,0 +1,120 @@
+"""/liq and /top: answers from the warm in-memory totals index."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from telegram.ext import BaseHandler
+
+from bot.amounts import ArgError, normalize_coin, parse_window
+from bot.events import WINDOWS
+from bot.format_totals import format_liq, format_top
+from bot.totals_index import TotalsIndex
+from handlers.catalog import LIQ, TOP
+from handlers.command import Request, UsageError, command_handler
+from handlers.deps import HandlerDeps
+
+QUERY_WINDOWS: Final = tuple(WINDOWS)  # 5m .. 24h and 7d
+DEFAULT_WINDOW: Final = "24h"
+CONTEXT_WINDOWS: Final = ("1h", "4h", "24h")
+# How far back a coin must have had a liquidation to count as known.
+KNOWN_COIN_WINDOW: Final = "7d"
+TOP_LIMIT: Final = 20
+# Text shaped like a duration ("3h", "90m", "2w") is a window attempt, not a coin.
+_SPAN_LIKE: Final = re.compile(r"[0-9]+[a-z]{1,2}", re.IGNORECASE | re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class LiqArgs:
+    """What /liq asked for."""
+
+    coin: str | None
+    window: str
+    window_ms: int
+
+
+def _window_or_coin(arg: str) -> tuple[str, str]:
+    """``("window", "4h")`` or ``("coin", "BTC")``; ``ArgError`` if it is neither."""
+    try:
+        name, _ = parse_window(arg, QUERY_WINDOWS)
+        return "window", name
+    except ArgError:
+        if _SPAN_LIKE.fullmatch(arg.strip()):
+            raise
+    return "coin", normalize_coin(arg)
+
+
+def parse_liq_args(args: Sequence[str]) -> LiqArgs:
+    """``[COIN] [WINDOW]`` in either order."""
+    if len(args) > 2:
+        raise UsageError(f"too many arguments ({len(args)}); /liq takes a coin and a window")
+    coin: str | None = None
+    window: str | None = None
+    for arg in args:
+        kind, value = _window_or_coin(arg)
+        if kind == "window":
+            if window is not None:
+                raise UsageError(f"two windows given ({window} and {value}); give one")
+            window = value
+        else:
+            if coin is not None:
+                raise UsageError(f"two coins given ({coin} and {value}); give one")
+            coin = value
+    window = window or DEFAULT_WINDOW
+    return LiqArgs(coin, window, WINDOWS[window])
+
+
+def parse_top_args(args: Sequence[str]) -> tuple[str, int]:
+    """``[WINDOW]`` -> (name, ms)."""
+    if len(args) > 1:
+        raise UsageError(f"too many arguments ({len(args)}); /top takes one window")
+    if not args:
+        return DEFAULT_WINDOW, WINDOWS[DEFAULT_WINDOW]
+    return parse_window(args[0], QUERY_WINDOWS)
+
+
+def coin_known(index: TotalsIndex, coin: str, now_ms: int) -> bool:
+    """True if the index holds a liquidation of ``coin`` in the last 7 days."""
+    return index.query(WINDOWS[KNOWN_COIN_WINDOW], now_ms, coin).count > 0
+
+
+def require_known_coin(index: TotalsIndex, coin: str, now_ms: int) -> None:
+    """``UsageError`` for a coin with no liquidation seen lately (likely a typo)."""
+    if not coin_known(index, coin, now_ms):
+        raise UsageError(
+            f"unknown coin {coin}: no liquidations of it seen in the last {KNOWN_COIN_WINDOW}"
+        )
+
+
+async def liq(req: Request) -> str:
+    """Totals of one window (default 24h) with the 1h/4h/24h totals beside it."""
+    args = parse_liq_args(req.args)
+    deps, now = req.deps, req.now_ms
+    venues = deps.settings.exchanges
+    if args.coin is not None:
+        require_known_coin(deps.index, args.coin, now)
+    coverage = await deps.coverage_of(args.window_ms, now)
+    main = deps.index.query(args.window_ms, now, args.coin, venues=venues, coverage=coverage)
+    beside = [
+        deps.index.query(WINDOWS[w], now, args.coin, venues=venues)
+        for w in CONTEXT_WINDOWS
+        if w != args.window
+    ]
+    return format_liq(main, beside, now, args.coin)
+
+
+async def top(req: Request) -> str:
+    """Coins ranked by USD liquidated in the window (default 24h)."""
+    _, window_ms = parse_top_args(req.args)
+    deps, now = req.deps, req.now_ms
+    coverage = await deps.coverage_of(window_ms, now)
+    totals = deps.index.query(window_ms, now, venues=deps.settings.exchanges, coverage=coverage)
+    return format_top(totals, TOP_LIMIT)
+
+
+def handlers(deps: HandlerDeps) -> list[BaseHandler[Any, Any, Any]]:
+    """The /liq and /top handlers."""
+    return [command_handler(LIQ, deps, liq), command_handler(TOP, deps, top)]
