@@ -279,7 +279,7 @@ class ChatService:
         """End a mute; False if the chat was not muted."""
         now = self.now_ms()
         chat = await self.dbt.run(_mute, chat_id, None, now)
-        if _listening(chat):
+        if _listening(chat) and chat.muted_until_ms is not None:
             self.sink.chat_muted(chat_id, None)
         return chat.muted(now)
 

@@ -103,7 +103,7 @@ def problem(command: Command, what: str) -> str:
     line = line[0].upper() + line[1:]
     if line[-1] not in ".!?":
         line += "."
-    return html.escape(f"{line} Usage: {command.usage}")
+    return html.escape(f"{line} Usage: {command.usage}", quote=False)
 
 
 def command_handler(
@@ -137,12 +137,12 @@ async def answer(request: Request, reply: Reply) -> str:
     try:
         return await reply(request)
     except NotAdmin:
-        return html.escape(NOT_ADMIN)
+        return html.escape(NOT_ADMIN, quote=False)
     except (ArgError, UsageError, ChatServiceError) as exc:
         return problem(request.command, str(exc))
     except Exception:
         log.exception("/%s failed in chat %s", request.command.name, request.chat_id)
-        return html.escape(FAILED)
+        return html.escape(FAILED, quote=False)
 
 
 async def send_reply(deps: HandlerDeps, message: Message, text: str) -> None:

@@ -82,7 +82,10 @@ def parse_watch_args(args: Sequence[str]) -> WatchArgs | None:
     if len(args) == 1:
         raise UsageError(f"missing the amount after {coin}")
     rest = list(args[1:])
-    if len(rest) == 2 and _is_window(rest[0]) and not _is_amount(rest[0]):
+    # "15m" is both a window and $15M: the window came first only if what follows is an
+    # amount and no window.
+    first, second = rest[0], rest[-1]
+    if len(rest) == 2 and _is_window(first) and _is_amount(second) and not _is_window(second):
         rest.reverse()
     threshold = parse_amount(rest[0])
     window = parse_window(rest[1])[0] if len(rest) == 2 else DEFAULT_WATCH_WINDOW

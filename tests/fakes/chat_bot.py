@@ -53,11 +53,19 @@ class ChatBot:
 
     async def ask(self, chat_id: int, text: str, *, within: float = 5.0, **kw: Any) -> str:
         """Send ``text`` as a user of ``chat_id``; wait for and return the ONE reply."""
+        return await self.expect_reply(
+            chat_id, lambda: self.fake.push_command(chat_id, text, **kw), within
+        )
+
+    async def expect_reply(
+        self, chat_id: int, push: Callable[[], object], within: float = 5.0
+    ) -> str:
+        """Run ``push`` (queue an update); wait for the bot's next message, to ``chat_id``."""
         before = len(self.fake.sent)
-        self.fake.push_command(chat_id, text, **kw)
+        push()
         await self.fake.wait_until(lambda: len(self.fake.sent) > before, within)
         reply = self.fake.sent[before]
-        assert reply.chat_id == chat_id, (text, reply)
+        assert reply.chat_id == chat_id, reply
         assert reply.parse_mode == "HTML"
         assert isinstance(reply.text, str)
         self.check_all()
