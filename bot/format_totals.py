@@ -60,6 +60,10 @@ def _and_list(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def _publish(names: Sequence[str]) -> str:
+    return "publishes" if len(names) == 1 else "publish"
+
+
 def clock(ms: int, now_ms: int) -> str:
     """``14:03 UTC`` within the last day, else ``Oct 10 14:03 UTC``."""
     t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
@@ -97,9 +101,11 @@ def coverage_note(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] =
     full = [venue_name(v) for v in listed if complete[v]]
     parts: list[str] = []
     if sampled:
-        parts.append(f"{_and_list(sampled)} publish{'es' if len(sampled) == 1 else ''} samples")
+        parts.append(f"{_and_list(sampled)} {_publish(sampled)} samples")
     if full:
-        parts.append(f"{_and_list(full)} all" if sampled else f"{_and_list(full)} publish all")
+        parts.append(
+            f"{_and_list(full)} all" if sampled else f"{_and_list(full)} {_publish(full)} all"
+        )
     note = "; ".join(parts) + "."
     down = [
         f"{venue_name(v)} ({format_duration(c.down_ms)} down)"
