@@ -15,8 +15,9 @@ from bot.totals_index import TotalsIndex
 
 CoverageMap = Mapping[str, VenueCoverage]
 CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
-"""``coverage(window_ms, end_ms)``: each enabled venue's coverage of that window (sync or
-async; the app backs it with the stored uptime intervals)."""
+"""``coverage(window_ms, end_ms)``: each enabled venue's coverage of the window of
+``window_ms`` ending at ``end_ms`` (the query time: like the totals, the window ends at it
+rounded up to the minute). Sync or async; the app backs it with the stored uptime."""
 
 
 def _wall_ms() -> int:

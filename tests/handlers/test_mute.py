@@ -51,21 +51,21 @@ async def test_mute_and_unmute(bot: ChatBot) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("command", "what", "usage"),
-    [
-        ("/mute", "Missing the duration.", MUTE_USAGE),
-        ("/mute forever", '"forever" is not a duration', MUTE_USAGE),
-        ("/mute 0m", "is too short", MUTE_USAGE),
-        ("/mute 31d", "is too long; the maximum is 30d", MUTE_USAGE),
-        ("/mute 2h please", "Too many arguments (2)", MUTE_USAGE),
-        ("/mute -1h", "is not a duration", MUTE_USAGE),
-        ("/unmute now", "/unmute takes no arguments.", "/unmute"),
-    ],
-)
-async def test_bad_mute_input(bot: ChatBot, command: str, what: str, usage: str) -> None:
-    text = await bot.ask(42, command)
-    assert "\n" not in text and text.endswith(f"Usage: {usage}"), text
-    assert what in text.replace("&quot;", '"'), text
+MUTE_BAD = [
+    ("/mute", "Missing the duration.", MUTE_USAGE),
+    ("/mute forever", '"forever" is not a duration', MUTE_USAGE),
+    ("/mute 0m", "is too short", MUTE_USAGE),
+    ("/mute 31d", "is too long; the maximum is 30d", MUTE_USAGE),
+    ("/mute 2h please", "Too many arguments (2)", MUTE_USAGE),
+    ("/mute -1h", "is not a duration", MUTE_USAGE),
+    ("/unmute now", "/unmute takes no arguments.", "/unmute"),
+]
+
+
+async def test_bad_mute_input(bot: ChatBot) -> None:
+    for command, what, usage in MUTE_BAD:
+        text = await bot.ask(42, command)
+        assert "\n" not in text and text.endswith(f"Usage: {usage}"), text
+        assert what in text.replace("&quot;", '"'), text
     assert await muted_until(bot) is None
     assert bot.sink.calls == []

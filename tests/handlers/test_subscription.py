@@ -213,3 +213,23 @@ async def test_a_reply_to_a_migrated_group_moves_it_and_answers_there(bot: ChatB
     moved = await bot.dbt.run(store.get_chat, new)
     assert moved is not None and moved.subscribed
     bot.check_all()
+
+
+async def test_a_channel_subscribes_through_a_channel_post(bot: ChatBot) -> None:
+    channel = -1007777
+    post = {
+        "message_id": 3,
+        "date": int(time.time()),
+        "chat": {"id": channel, "type": "channel", "title": "Liq <alerts>"},
+        "sender_chat": {"id": channel, "type": "channel", "title": "Liq <alerts>"},
+        "text": "/start",
+        "entities": command_entities("/start"),
+    }
+    text = await bot.expect_reply(channel, lambda: bot.fake.push_update({"channel_post": post}))
+    assert "now subscribed" in text
+    chat = await bot.dbt.run(store.get_chat, channel)
+    assert chat is not None and chat.type == "channel" and chat.title == "Liq <alerts>"
+    # An edited command is not run again.
+    bot.fake.push_update({"edited_channel_post": {**post, "edit_date": int(time.time())}})
+    await bot.settle(1)
+    assert bot.fake.texts(channel) == [text]

@@ -74,26 +74,24 @@ async def test_threshold_show_set_change_and_off(bot: ChatBot) -> None:
     assert "• 5m ≥ $750K\n• 15m ≥ $12.5M\n• 1h ≥ $250M\n• 4h ≥ $1.5B" in shown
 
 
-@pytest.mark.parametrize(
-    ("args", "what"),
-    [
-        ("3h 250M", 'Unknown window "3h"; use 5m, 15m, 1h, 4h, 12h or 24h.'),
-        ("7d 250M", 'Unknown window "7d"'),
-        ("1h", "Missing the amount (or off) after 1h."),
-        ("250M", 'Unknown window "250M"'),
-        ("1h abc", '"abc" is not an amount'),
-        ("1h 0", "Amount must be more than zero"),
-        ("1h -5M", "Amount must be positive"),
-        ("1h 5T", "too large"),
-        ("1h 250M extra", "Too many arguments (3)"),
-    ],
-)
-async def test_threshold_bad_input_is_one_line_with_usage(
-    bot: ChatBot, args: str, what: str
-) -> None:
-    text = await bot.ask(42, f"/threshold {args}")
-    one_line(text, THRESHOLD_USAGE)
-    assert text.replace("&quot;", '"').startswith(what) or what in text, text
+THRESHOLD_BAD = [
+    ("3h 250M", 'Unknown window "3h"; use 5m, 15m, 1h, 4h, 12h or 24h.'),
+    ("7d 250M", 'Unknown window "7d"'),
+    ("1h", "Missing the amount (or off) after 1h."),
+    ("250M", 'Unknown window "250M"'),
+    ("1h abc", '"abc" is not an amount'),
+    ("1h 0", "Amount must be more than zero"),
+    ("1h -5M", "Amount must be positive"),
+    ("1h 5T", "too large"),
+    ("1h 250M extra", "Too many arguments (3)"),
+]
+
+
+async def test_threshold_bad_input_is_one_line_with_usage(bot: ChatBot) -> None:
+    for args, what in THRESHOLD_BAD:
+        text = await bot.ask(42, f"/threshold {args}")
+        one_line(text, THRESHOLD_USAGE)
+        assert what in text.replace("&quot;", '"'), text
     assert await rules_of(bot) == [(None, "1h", 100e6), (None, "24h", 1e9)]
     assert bot.sink.calls == []
 
@@ -147,29 +145,28 @@ async def test_watch_list_replace_and_unwatch(bot: ChatBot) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("command", "usage", "what"),
-    [
-        ("/watch BTC", WATCH_USAGE, "Missing the amount after BTC."),
-        ("/watch DOGE 5M", WATCH_USAGE, "Unknown coin DOGE: no liquidations of it seen"),
-        ("/watch BTC 5M 3h", WATCH_USAGE, "Unknown window"),
-        ("/watch BTC 5M 7d", WATCH_USAGE, "Unknown window"),
-        ("/watch BTC zero", WATCH_USAGE, "is not an amount"),
-        ("/watch BTC 0", WATCH_USAGE, "Amount must be more than zero"),
-        ("/watch BTC 5M 1h x", WATCH_USAGE, "Too many arguments (4)"),
-        ("/watch B!TC 5M", WATCH_USAGE, "is not a coin"),
-        ("/unwatch", UNWATCH_USAGE, "Missing the coin."),
-        ("/unwatch BTC ETH", UNWATCH_USAGE, "Too many arguments (2)"),
-        ("/unwatch ???", UNWATCH_USAGE, "is not a coin"),
-    ],
-)
-async def test_watch_bad_input_is_one_line_with_usage(
-    bot: ChatBot, command: str, usage: str, what: str
-) -> None:
-    text = await bot.ask(42, command)
-    one_line(text, usage)
-    assert what in text.replace("&quot;", '"'), text
+WATCH_BAD = [
+    ("/watch BTC", WATCH_USAGE, "Missing the amount after BTC."),
+    ("/watch DOGE 5M", WATCH_USAGE, "Unknown coin DOGE: no liquidations of it seen"),
+    ("/watch BTC 5M 3h", WATCH_USAGE, "Unknown window"),
+    ("/watch BTC 5M 7d", WATCH_USAGE, "Unknown window"),
+    ("/watch BTC zero", WATCH_USAGE, "is not an amount"),
+    ("/watch BTC 0", WATCH_USAGE, "Amount must be more than zero"),
+    ("/watch BTC 5M 1h x", WATCH_USAGE, "Too many arguments (4)"),
+    ("/watch B!TC 5M", WATCH_USAGE, "is not a coin"),
+    ("/unwatch", UNWATCH_USAGE, "Missing the coin."),
+    ("/unwatch BTC ETH", UNWATCH_USAGE, "Too many arguments (2)"),
+    ("/unwatch ???", UNWATCH_USAGE, "is not a coin"),
+]
+
+
+async def test_watch_bad_input_is_one_line_with_usage(bot: ChatBot) -> None:
+    for command, usage, what in WATCH_BAD:
+        text = await bot.ask(42, command)
+        one_line(text, usage)
+        assert what in text.replace("&quot;", '"'), text
     assert [r for r in await rules_of(bot) if r[0]] == []
+    assert bot.sink.calls == []
 
 
 async def test_at_most_30_watched_coins(bot: ChatBot) -> None:

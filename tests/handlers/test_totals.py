@@ -160,21 +160,21 @@ async def test_liq_quiet_window_says_none(bot: ChatBot) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("args", "what"),
-    [
-        ("XYZ", "Unknown coin XYZ: no liquidations of it seen in the last 7d."),
-        ("3h", 'Unknown window "3h"'),
-        ("BTC ETH", "Two coins given (BTC and ETH); give one."),
-        ("1h 4h", "Two windows given (1h and 4h); give one."),
-        ("BTC 1h x", "Too many arguments (3)"),
-        ("B@D", "is not a coin"),
-    ],
-)
-async def test_liq_bad_input(bot: ChatBot, args: str, what: str) -> None:
-    text = await bot.ask(42, f"/liq {args}")
-    assert "\n" not in text and text.endswith(f"Usage: {LIQ_USAGE}"), text
-    assert what in text.replace("&quot;", '"'), text
+LIQ_BAD = [
+    ("XYZ", "Unknown coin XYZ: no liquidations of it seen in the last 7d."),
+    ("3h", 'Unknown window "3h"'),
+    ("BTC ETH", "Two coins given (BTC and ETH); give one."),
+    ("1h 4h", "Two windows given (1h and 4h); give one."),
+    ("BTC 1h x", "Too many arguments (3)"),
+    ("B@D", "is not a coin"),
+]
+
+
+async def test_liq_bad_input(bot: ChatBot) -> None:
+    for args, what in LIQ_BAD:
+        text = await bot.ask(42, f"/liq {args}")
+        assert "\n" not in text and text.endswith(f"Usage: {LIQ_USAGE}"), text
+        assert what in text.replace("&quot;", '"'), text
 
 
 async def test_top_ranks_coins(bot: ChatBot, coverage: Coverage) -> None:
