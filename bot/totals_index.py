@@ -214,7 +214,10 @@ class TotalsIndex:
             usd[cols] += g.usd[lo:hi][:, cols].sum(axis=0)
             cnt[cols] += g.count[lo:hi][:, cols].sum(axis=0)
             maxes = g.max_usd[lo:hi][:, cols]
-        r, c = divmod(int(np.argmax(maxes)), maxes.shape[1])
+        # A column reduction then two short argmaxes: argmax over the (strided) block
+        # itself would copy it first.
+        c = int(np.argmax(maxes.max(axis=0)))
+        r = int(np.argmax(maxes[:, c]))
         top = float(maxes[r, c])
         if top == -np.inf:
             return
@@ -222,7 +225,8 @@ class TotalsIndex:
         # The grid keeps only the value; the minute row that produced it has time and symbol.
         rows = self._hours[g.base + lo + r]
         i = int(np.argmax((rows.sid[: rows.n] == s) & (rows.max_usd[: rows.n] == top)))
-        best.append((top, int(rows.max_ts[i]), s, int(rows.sym[i])))
+        hour_ms = (g.base + lo + r) * HOUR_MS
+        best.append((top, hour_ms + int(rows.max_at[i]), s, int(rows.sym[i])))
 
     def _sum_minutes(
         self, hour: int, lo: int, hi: int, sel: Mask | None, usd: F8, cnt: F8, best: list[Best]
@@ -247,9 +251,8 @@ class TotalsIndex:
             if sel is not None:
                 j = int(pos[j])
             i = part.start + j if isinstance(part, slice) else int(part[j])
-            best.append(
-                (float(rows.max_usd[i]), int(rows.max_ts[i]), int(rows.sid[i]), int(rows.sym[i]))
-            )
+            ts = hour * HOUR_MS + int(rows.max_at[i])
+            best.append((float(rows.max_usd[i]), ts, int(rows.sid[i]), int(rows.sym[i])))
 
     def _assemble(
         self,
@@ -372,7 +375,7 @@ class TotalsIndex:
         cols: list[npt.NDArray[Any]] = [
             np.asarray(sids, np.int32),
             np.asarray(usd, np.float64),
-            np.asarray(count, np.int64),
+            np.asarray(count, np.int32),
             np.asarray(max_usd, np.float64),
             np.asarray(max_ts, np.int64),
             np.asarray(syms, np.int32),
@@ -397,12 +400,18 @@ class TotalsIndex:
             sid, c_usd, c_cnt, c_max, c_ts, c_sym = (c[part] for c in cols)
             self._grid.add(hour, sid, c_usd, c_cnt, c_max, self._n)
             rows = self._hours.get(hour)
-            fresh_hour = fresh and rows is None
             if rows is None:
                 rows = self._hours[hour] = HourRows()
-            off = ((minute[part] - hour * HOUR_MS) // MINUTE_MS).astype(np.int16)
-            rows.append(off, sid, c_usd, c_cnt, c_max, c_ts, c_sym)
-            if fresh_hour:
+            was_merged = rows.merged == rows.n
+            first = minute[part] - hour * HOUR_MS
+            off = (first // MINUTE_MS).astype(np.int16)
+            # A bucket's largest liquidation happened inside its minute: clipping keeps a
+            # malformed max_ts from overflowing the 32-bit offset.
+            at = np.clip(c_ts - hour * HOUR_MS, first, first + MINUTE_MS - 1).astype(np.int32)
+            rows.append(off, sid, c_usd, c_cnt, c_max, at, c_sym)
+            if fresh and was_merged:
+                # Stored rows are unique per key (and merging is only an optimisation), so a
+                # load continuing a merged hour needs no compaction unless it broke the order.
                 rows.merged = rows.n
                 if rows.ordered < rows.n:
                     rows.compact()

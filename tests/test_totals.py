@@ -439,3 +439,10 @@ def test_bucket_delta_fields_used_by_apply() -> None:
         T0 + 42,
         "BTC-USDT-SWAP",
     )
+
+
+def test_a_max_ts_outside_its_minute_is_kept_inside_the_bucket() -> None:
+    index = TotalsIndex()
+    index.apply({(T0 + HOUR_MS, "okx", "BTC", LONG): BucketDelta(5.0, 1, 5.0, 0, "BTC-USDT-SWAP")})
+    t = index.query(HOUR_MS, T0 + 2 * HOUR_MS)
+    assert t.largest is not None and t.largest.ts_ms == T0 + HOUR_MS
