@@ -7,12 +7,21 @@ belongs to presentation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.coverage import VenueCoverage
 from bot.events import MINUTE_MS, WINDOWS
+from bot.totals_series import SIDE_NAME, SeriesTable
+
+F8 = npt.NDArray[np.float64]
+Best = tuple[float, int, int, int]
+"""A candidate for the largest liquidation: (usd, ts_ms, series id, symbol id)."""
 
 _DAY_MS = 24 * 60 * MINUTE_MS
 
@@ -158,3 +167,88 @@ class Totals:
             "largest": None if self.largest is None else self.largest.to_json(),
             "coverage": {k: v.to_json() for k, v in self.coverage.items()},
         }
+
+
+# tuple.__new__ bound to the class runs in C; a 24 h answer builds hundreds of these.
+_new_coin_totals = partial(tuple.__new__, CoinTotals)
+
+
+def assemble_totals(
+    series: SeriesTable,
+    window_ms: int,
+    bounds: tuple[int, int],
+    coin: str | None,
+    venues: Sequence[str] | None,
+    usd: F8,
+    cnt: F8,
+    best: Sequence[Best],
+    coverage: Mapping[str, VenueCoverage] | None,
+) -> Totals:
+    """Build the answer from per-series window sums (``usd``, ``cnt`` indexed by series id).
+
+    ``by_exchange`` lists ``venues`` (else every venue seen), ``by_coin`` the coins with
+    liquidations (or exactly ``coin``); the largest is the biggest candidate in ``best``,
+    the earliest on a tie.
+    """
+    nv, nc = len(series.venues), len(series.coins)
+    side = series.side_of
+    vkey = series.venue_of * 2 + side
+    ckey = series.coin_of * 2 + side
+    v_usd = np.bincount(vkey, weights=usd, minlength=2 * nv).reshape(nv, 2)
+    v_cnt = np.rint(np.bincount(vkey, weights=cnt, minlength=2 * nv)).astype(np.int64)
+    v_cnt = v_cnt.reshape(nv, 2)
+    c_usd = np.bincount(ckey, weights=usd, minlength=2 * nc).reshape(nc, 2)
+    c_cnt = np.rint(np.bincount(ckey, weights=cnt, minlength=2 * nc)).astype(np.int64)
+    c_cnt = c_cnt.reshape(nc, 2)
+
+    listed = series.venues if venues is None else list(dict.fromkeys(v.lower() for v in venues))
+    v_rows = np.column_stack((v_usd, v_cnt)).tolist()
+    by_exchange: dict[str, ExchangeTotals] = {}
+    for name in listed:
+        i = series.venue_id.get(name)
+        lu, su, lc, sc = (0.0, 0.0, 0, 0) if i is None else v_rows[i]
+        by_exchange[name] = ExchangeTotals(lu, su, int(lc), int(sc))
+
+    if coin is not None:
+        cid = series.coin_id.get(coin.upper())
+        active = np.array([] if cid is None else [cid], np.int64)
+    else:
+        active = np.flatnonzero(c_cnt.sum(axis=1))
+    names = [series.coins[i] for i in active.tolist()]
+    split = zip(
+        c_usd[active, 0].tolist(),
+        c_usd[active, 1].tolist(),
+        c_cnt[active, 0].tolist(),
+        c_cnt[active, 1].tolist(),
+        strict=True,
+    )
+    by_coin: dict[str, CoinTotals] = dict(zip(names, map(_new_coin_totals, split), strict=True))
+    if coin is not None and not by_coin:
+        by_coin[coin.upper()] = CoinTotals(0.0, 0.0, 0, 0)
+
+    largest = None
+    if best:
+        top, ts, s, y = min(best, key=lambda b: (-b[0], b[1]))
+        largest = Largest(
+            exchange=series.venues[int(series.venue_of[s])],
+            coin=series.coins[int(series.coin_of[s])],
+            side=SIDE_NAME[int(side[s])],
+            usd=top,
+            ts_ms=ts,
+            symbol=series.symbols[y],
+        )
+    long_usd, short_usd = v_usd.sum(axis=0).tolist() if nv else (0.0, 0.0)
+    long_count, short_count = v_cnt.sum(axis=0).tolist() if nv else (0, 0)
+    return Totals(
+        window=window_name(window_ms),
+        start_ms=bounds[0],
+        end_ms=bounds[1],
+        long_usd=long_usd,
+        short_usd=short_usd,
+        long_count=long_count,
+        short_count=short_count,
+        by_exchange=by_exchange,
+        by_coin=by_coin,
+        largest=largest,
+        coverage=dict(coverage) if coverage else {},
+    )
