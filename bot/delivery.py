@@ -52,15 +52,16 @@ def wall_ms() -> int:
 
 @dataclass(frozen=True)
 class Pacing:
-    """Send rates. ``margin_s`` widens every window: requests reach Telegram with jitter,
-    and a sender pacing exactly at the limit would see an occasional 429."""
+    """Send rates. Windows count from when Telegram answered (after it counted the message,
+    whatever the network delay); ``margin_s`` widens each window a little more, because
+    Telegram's exact accounting is not published."""
 
     per_second: int = 30
     window_s: float = 1.0
     private_interval_s: float = 1.0
     group_per_window: int = 20
     group_window_s: float = 60.0
-    margin_s: float = 0.03
+    margin_s: float = 0.01
     max_in_flight: int = 16
 
 
