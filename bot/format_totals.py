@@ -1,9 +1,8 @@
-"""Texts for the read-only commands (/liq, /top, /settings, /status, /help) and the console.
+"""Texts for the read-only commands (/liq, /top, /settings, /status, /help).
 
 Telegram texts are HTML: every dynamic value goes through ``html.escape`` and a tag never
 spans a line, so :func:`fit_html` can cut a long text at a line boundary and keep it
-valid. The console and CLI texts (:func:`format_summary_line`, :func:`format_totals_text`)
-are plain text.
+valid. Plain-text console and CLI output lives in ``bot.console``.
 """
 
 from __future__ import annotations
@@ -287,57 +286,4 @@ def format_help(commands: Iterable[tuple[str, str]], max_watches: int) -> str:
         "An alert fires when a window total reaches your threshold, again at 2×, 4×, 8×,"
         " and re-arms once the total falls below 80% of it.",
     ]
-    return "\n".join(lines)
-
-
-def format_summary_line(totals: Totals) -> str:
-    """One plain-text console line: total, side split, count, top coins, largest."""
-    head = f"{totals.window}: {format_usd(totals.total_usd)} liquidated"
-    if totals.count == 0:
-        return f"{head} (none)"
-    parts = [
-        f"{head} (longs {format_pct(totals.long_usd / totals.total_usd)},"
-        f" shorts {format_pct(totals.short_usd / totals.total_usd)}), {totals.count:,} events"
-    ]
-    top = totals.top_coins(3)
-    if top:
-        parts.append("top " + ", ".join(f"{c} {format_usd(t.total_usd)}" for c, t in top))
-    if totals.largest is not None:
-        big = totals.largest
-        parts.append(
-            f"largest {format_usd(big.usd)} {big.coin} {big.side} on {venue_name(big.exchange)}"
-        )
-    return "; ".join(parts)
-
-
-def format_totals_text(totals: Totals, top_n: int = 10) -> str:
-    """Plain-text totals for the CLI: window, sides, venues, top coins, largest, coverage."""
-    start = dt.datetime.fromtimestamp(totals.start_ms / 1000, dt.UTC)
-    end = dt.datetime.fromtimestamp(totals.end_ms / 1000, dt.UTC)
-    lines = [
-        f"Liquidations, last {totals.window} ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC)",
-        f"Total   {format_usd(totals.total_usd)}  ({totals.count:,} liquidations)",
-    ]
-    if totals.total_usd > 0:
-        for label, usd in (("Longs", totals.long_usd), ("Shorts", totals.short_usd)):
-            lines.append(f"{label:<7} {format_usd(usd)}  ({format_pct(usd / totals.total_usd)})")
-    if totals.by_exchange:
-        lines.append("By exchange:")
-        for venue, ex in totals.by_exchange.items():
-            lines.append(f"  {venue_name(venue):<8} {format_usd(ex.total_usd):>9}  {ex.count:,}")
-    top = totals.top_coins(top_n)
-    if top:
-        lines.append("Top coins:")
-        for coin, t in top:
-            lines.append(f"  {coin:<8} {format_usd(t.total_usd):>9}  {t.count:,}")
-    if totals.largest is not None:
-        big = totals.largest
-        when = dt.datetime.fromtimestamp(big.ts_ms / 1000, dt.UTC)
-        lines.append(
-            f"Largest {format_usd(big.usd)} {big.coin} {big.side} on {venue_name(big.exchange)}"
-            f" ({big.symbol}) at {when:%Y-%m-%d %H:%M:%S} UTC"
-        )
-    note = coverage_note(totals.coverage, totals.by_exchange)
-    if note:
-        lines.append(f"Coverage: {note}")
     return "\n".join(lines)

@@ -1,5 +1,3 @@
-import math
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,9 +9,7 @@ from bot.format_totals import (
     fit_html,
     format_liq,
     format_settings,
-    format_summary_line,
     format_top,
-    format_totals_text,
     utf16_len,
 )
 from bot.rules import RuleSpec, RuleState
@@ -83,33 +79,6 @@ def test_coverage_note_variants() -> None:
         "Binance publishes samples; Bybit all."
         " Not live over the whole window: Binance (1h 30m down), Bybit (2h down)."
     )
-
-
-def test_summary_line_and_cli_text_match_the_sums() -> None:
-    t = totals(SAMPLE)
-    expected_total = math.fsum(r[4] for r in SAMPLE)
-    assert t.total_usd == expected_total == 4_250_000.0
-    assert format_summary_line(t) == (
-        "24h: $4.25M liquidated (longs 76%, shorts 24%), 3 events;"
-        " top BTC $3.25M, ETH $1M; largest $3M BTC long on Binance"
-    )
-    assert format_summary_line(totals([])) == "24h: $0 liquidated (none)"
-    text = format_totals_text(t)
-    assert text.split("\n") == [
-        "Liquidations, last 24h (2026-10-09 12:00 to 2026-10-10 12:00 UTC)",
-        "Total   $4.25M  (3 liquidations)",
-        "Longs   $3.25M  (76%)",
-        "Shorts  $1M  (24%)",
-        "By exchange:",
-        "  Binance        $3M  1",
-        "  Bybit          $1M  1",
-        "  OKX          $250K  1",
-        "Top coins:",
-        "  BTC         $3.25M  2",
-        "  ETH            $1M  1",
-        "Largest $3M BTC long on Binance (BTCUSDT) at 2026-10-10 11:55:00 UTC",
-        "Coverage: Binance and OKX publish samples; Bybit all.",
-    ]
 
 
 def test_long_lists_stay_within_telegram_limits() -> None:
