@@ -131,7 +131,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     worst_of = {"lost", "duplicates", "http_429", "sender_retry_after"}
     for key in runs[0]:
         values = [r[key] for r in runs]
-        out[key] = max(values) if key in worst_of else statistics.median(values)
+        if key in worst_of:
+            out[key] = max(values)
+        else:
+            out[key] = (
+                statistics.median_low(values)
+                if isinstance(values[0], int)
+                else statistics.median(values)
+            )
     out["msg_per_s_runs"] = [r["msg_per_s_sustained"] for r in runs]
     print(json.dumps(out, indent=2), file=sys.stdout)
     return out
