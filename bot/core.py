@@ -97,6 +97,13 @@ class Core:
             log.warning("ingest commit failed (%s: %s); will retry", type(exc).__name__, exc)
             return 0
 
+    def known_coins(self) -> frozenset[str]:
+        """Coins listed in the enabled venues' reference data (symbol and contract lists)."""
+        coins: set[str] = set()
+        for source in self.sources.values():
+            coins.update(source.coins())
+        return frozenset(coins)
+
     def totals(self, window_ms: int, coin: str | None = None, end_ms: int | None = None) -> Totals:
         """Totals from the warm index over the enabled venues (no coverage attached)."""
         return self.index.query(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from bot.chat_service import ChatService
@@ -39,6 +40,9 @@ class HandlerDeps:
     settings: Settings
     coverage: CoverageProvider = no_coverage
     now_ms: Callable[[], int] = field(default=_wall_ms)
+    # Coins the venues list in their reference data (Bybit symbols, OKX contracts): a coin
+    # may be watched before its first liquidation.
+    known_coins: Callable[[], AbstractSet[str]] = field(default=frozenset)
 
     async def coverage_of(self, window_ms: int, end_ms: int) -> CoverageMap:
         """Coverage of the window of ``window_ms`` ending at ``end_ms`` (any provider kind)."""

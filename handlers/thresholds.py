@@ -162,7 +162,7 @@ async def watch(req: Request) -> str:
             "Remove one: /unwatch BTC"
         )
     await req.require_admin()
-    require_known_coin(req.deps.index, args.coin, req.now_ms)
+    require_known_coin(req.deps, args.coin, req.now_ms)
     result = await chats.set_watch(req.chat_id, args.coin, args.threshold, args.window)
     coin = escape(args.coin)
     text = (

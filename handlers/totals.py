@@ -12,7 +12,6 @@ from telegram.ext import BaseHandler
 from bot.amounts import ArgError, normalize_coin, parse_window
 from bot.events import WINDOWS
 from bot.format_totals import format_liq, format_top
-from bot.totals_index import TotalsIndex
 from handlers.catalog import LIQ, TOP
 from handlers.command import Request, UsageError, command_handler
 from handlers.deps import HandlerDeps
@@ -76,16 +75,19 @@ def parse_top_args(args: Sequence[str]) -> tuple[str, int]:
     return parse_window(args[0], QUERY_WINDOWS)
 
 
-def coin_known(index: TotalsIndex, coin: str, now_ms: int) -> bool:
-    """True if the index holds a liquidation of ``coin`` in the last 7 days."""
-    return index.query(WINDOWS[KNOWN_COIN_WINDOW], now_ms, coin).count > 0
+def coin_known(deps: HandlerDeps, coin: str, now_ms: int) -> bool:
+    """True if a venue lists ``coin`` or the index holds a liquidation of it in 7 days."""
+    if coin in deps.known_coins():
+        return True
+    return deps.index.query(WINDOWS[KNOWN_COIN_WINDOW], now_ms, coin).count > 0
 
 
-def require_known_coin(index: TotalsIndex, coin: str, now_ms: int) -> None:
-    """``UsageError`` for a coin with no liquidation seen lately (likely a typo)."""
-    if not coin_known(index, coin, now_ms):
+def require_known_coin(deps: HandlerDeps, coin: str, now_ms: int) -> None:
+    """``UsageError`` for a coin no venue lists and nobody liquidated lately (a typo)."""
+    if not coin_known(deps, coin, now_ms):
         raise UsageError(
-            f"unknown coin {coin}: no liquidations of it seen in the last {KNOWN_COIN_WINDOW}"
+            f"unknown coin {coin}: no venue lists it and no liquidations of it were seen"
+            f" in the last {KNOWN_COIN_WINDOW}"
         )
 
 
@@ -95,7 +97,7 @@ async def liq(req: Request) -> str:
     deps, now = req.deps, req.now_ms
     venues = deps.settings.exchanges
     if args.coin is not None:
-        require_known_coin(deps.index, args.coin, now)
+        require_known_coin(deps, args.coin, now)
     coverage = await deps.coverage_of(args.window_ms, now)
     main = deps.index.query(args.window_ms, now, args.coin, venues=venues, coverage=coverage)
     beside = [

@@ -79,3 +79,7 @@ class VenueSource(Protocol):
     def ready(self) -> bool:
         """True when the reference data needed to subscribe/parse is present."""
         ...
+
+    def coins(self) -> frozenset[str]:
+        """Coins the venue's reference data lists (empty when it has none)."""
+        ...

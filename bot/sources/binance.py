@@ -59,6 +59,10 @@ class BinanceSource:
         """Always ready: the stream needs no symbol list."""
         return True
 
+    def coins(self) -> frozenset[str]:
+        """None: no reference data is loaded for Binance (coins come from the index)."""
+        return frozenset()
+
     def parse(self, text: str) -> ParseResult:
         """Parse one message: combined wrapper or raw payload, object or list; never raises."""
         result = ParseResult()

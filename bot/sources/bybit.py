@@ -61,6 +61,10 @@ class BybitSource:
         """Symbols currently subscribed, in connection order."""
         return [s for conn in self._conns for s in conn]
 
+    def coins(self) -> frozenset[str]:
+        """Base coins of the subscribed symbols."""
+        return frozenset(self._coins.coin(s) for conn in self._conns for s in conn)
+
     def plans(self) -> list[ConnectionPlan]:
         """One connection per group of at most 200 topics (empty until ``ready``)."""
         return list(self._plans)

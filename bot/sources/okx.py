@@ -54,6 +54,10 @@ class OkxSource:
         """True once contract values are loaded (USD cannot be computed before)."""
         return bool(self._contracts)
 
+    def coins(self) -> frozenset[str]:
+        """Base coins of the swaps with known contract values."""
+        return frozenset(self._coins.coin(inst_id) for inst_id in self._contracts)
+
     def contract(self, inst_id: str) -> tuple[bool, float] | None:
         """``(is_linear, ctVal × ctMult)`` for ``inst_id``, or None if unknown."""
         return self._contracts.get(inst_id)
