@@ -1,7 +1,7 @@
 """``Sender``: the one outbound queue and sender task for every message the bot starts.
 
 Telegram's limits (Bots FAQ): about 30 messages a second overall, one a second per private
-chat, 20 a minute per group. The sender paces itself under them with a little margin, so
+chat, 20 a minute per group. The sender paces itself under them (``bot.send_queue``), so
 a 2,000-chat fan-out streams at ~29 msg/s without a single 429; ``RetryAfter`` is still
 honoured (wait, then resend the same message, pausing everything), because the exact
 limits are unpublished. Each message is an outbox row; its status changes are written
@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
-import heapq
 import logging
 import random
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -35,6 +33,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.backoff import Backoff, BackoffPolicy
+from bot.send_queue import ChatQueue, Pacing, SendQueue
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, PENDING, SENDING, SENT, NewMessage, OutboxRow
@@ -48,21 +47,6 @@ _DONE_MEMORY = 100_000
 def wall_ms() -> int:
     """Wall-clock milliseconds (what the outbox stores)."""
     return int(time.time() * 1000)
-
-
-@dataclass(frozen=True)
-class Pacing:
-    """Send rates. Windows count from when Telegram answered (after it counted the message,
-    whatever the network delay); ``margin_s`` widens each window a little more, because
-    Telegram's exact accounting is not published."""
-
-    per_second: int = 30
-    window_s: float = 1.0
-    private_interval_s: float = 1.0
-    group_per_window: int = 20
-    group_window_s: float = 60.0
-    margin_s: float = 0.01
-    max_in_flight: int = 16
 
 
 @dataclass(frozen=True)
@@ -100,20 +84,6 @@ class ChatLifecycle(Protocol):
         """A group became a supergroup with a new id: move its settings and rules."""
 
 
-class _Chat:
-    """One recipient: its queue and when it may next receive a message."""
-
-    __slots__ = ("busy", "id", "next_ok", "queue", "recent", "token")
-
-    def __init__(self, chat_id: int) -> None:
-        self.id = chat_id
-        self.queue: deque[OutboxRow] = deque()
-        self.busy = False  # a request to this chat is in flight (keeps messages in order)
-        self.next_ok = 0.0  # monotonic time before which nothing may go to this chat
-        self.recent: deque[float] = deque()  # groups: completion times inside the window
-        self.token: int | None = None  # the live heap entry's sequence number
-
-
 class Sender:
     """Paces, sends and retries outbox rows through ``bot.send_message`` (HTML).
 
@@ -138,24 +108,16 @@ class Sender:
         self._bot = bot
         self._dbt = dbt
         self._chat_events = chats
-        self.pacing = pacing or Pacing()
         self.retry = retry or RetryPolicy()
         self._clock = clock
         self._now_ms = now_ms
         self._rng = rng or random.Random()
         self.stats = SenderStats()
-        self._chats: dict[int, _Chat] = {}
-        self._heap: list[tuple[float, int, int]] = []  # (ready_at, seq, chat_id)
-        self._seq = 0
+        self._queue = SendQueue(pacing)
         self._known: set[int] = set()  # outbox ids queued or in flight
         # Ids finished lately (insertion-ordered, bounded): a row pushed again after it was
         # sent is not sent twice.
         self._done: dict[int, None] = {}
-        # Completion times of requests inside the global window. Pacing counts from when
-        # Telegram answered, which is after it counted the message whatever the latency,
-        # so a burst delayed on the way can never look faster than allowed at the far end.
-        self._recent: deque[float] = deque()
-        self._paused_until = 0.0
         self._in_flight: set[asyncio.Task[None]] = set()
         self._unsaved: dict[int, OutboxRow] = {}
         self._saving = False
@@ -173,9 +135,9 @@ class Sender:
         rows = await self._dbt.run(outbox.unfinished)
         now_ms, now = self._now_ms(), self._clock()
         for row in rows:
-            chat = self._chat(row.chat_id)
             if row.next_try_ms > now_ms:
-                chat.next_ok = max(chat.next_ok, now + (row.next_try_ms - now_ms) / 1000)
+                chat = self._queue.chat(row.chat_id)
+                self._queue.delay(chat, now + (row.next_try_ms - now_ms) / 1000)
         self.push(rows)
         self.stats.recovered += len(rows)
         if rows:
@@ -193,9 +155,7 @@ class Sender:
             if row.id in self._known or row.id in self._done or row.finished:
                 continue
             self._known.add(row.id)
-            chat = self._chat(row.chat_id)
-            chat.queue.append(row)
-            self._schedule(chat)
+            self._queue.add(row)
         self._wake.set()
 
     async def submit(self, chat_id: int, text: str, kind: str = "notice") -> OutboxRow:
@@ -205,9 +165,14 @@ class Sender:
         return row
 
     @property
+    def pacing(self) -> Pacing:
+        """The send rates in force."""
+        return self._queue.pacing
+
+    @property
     def queued(self) -> int:
         """Messages waiting (retries included), not counting those in flight."""
-        return sum(len(c.queue) for c in self._chats.values())
+        return self._queue.queued
 
     @property
     def in_flight(self) -> int:
@@ -246,20 +211,6 @@ class Sender:
 
     # ----- pacing and dispatch --------------------------------------------------------------
 
-    def _chat(self, chat_id: int) -> _Chat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            chat = self._chats[chat_id] = _Chat(chat_id)
-        return chat
-
-    def _schedule(self, chat: _Chat) -> None:
-        """Put ``chat`` on the ready heap if it has something to send and nothing in flight."""
-        if chat.busy or not chat.queue or chat.token is not None:
-            return
-        self._seq += 1
-        chat.token = self._seq
-        heapq.heappush(self._heap, (chat.next_ok, self._seq, chat.id))
-
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
@@ -274,49 +225,17 @@ class Sender:
 
     def _dispatch_ready(self) -> float | None:
         """Send what may go now; returns seconds until something else may (None: wait for
-        a push or a finished request)."""
-        now = self._clock()
-        if self._paused_until > now:
-            return self._paused_until - now
-        heap = self._heap
-        while heap:
-            if len(self._in_flight) >= self.pacing.max_in_flight:
-                return None
-            ready_at, seq, chat_id = heap[0]
-            chat = self._chats.get(chat_id)
-            if chat is None or chat.token != seq:
-                heapq.heappop(heap)  # stale entry
-                continue
-            if ready_at > now:
-                return ready_at - now
-            wait = self._global_wait(now)
-            if wait is None or wait > 0:
-                return wait
-            heapq.heappop(heap)
-            chat.token = None
-            self._dispatch(chat)
-        return None
-
-    def _global_wait(self, now: float) -> float | None:
-        """Seconds until the overall limit lets one more request go (None: when one in
-        flight finishes)."""
-        p = self.pacing
-        span = p.window_s + p.margin_s
-        recent = self._recent
-        while recent and recent[0] <= now - span:
-            recent.popleft()
-        if len(recent) + len(self._in_flight) < p.per_second:
-            return 0.0
-        return recent[0] + span - now if recent else None
-
-    def _dispatch(self, chat: _Chat) -> None:
-        row = chat.queue.popleft()
-        chat.busy = True
-        row = replace(row, status=SENDING, attempts=row.attempts + 1)
-        self._record(row)
-        task = asyncio.create_task(self._send(chat, row))
-        self._in_flight.add(task)
-        task.add_done_callback(self._finished)
+        a push or an answer)."""
+        while True:
+            got = self._queue.take(self._clock(), len(self._in_flight))
+            if not isinstance(got, tuple):
+                return got
+            chat, row = got
+            row = replace(row, status=SENDING, attempts=row.attempts + 1)
+            self._record(row)
+            task = asyncio.create_task(self._send(chat, row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -325,7 +244,7 @@ class Sender:
 
     # ----- one request and its outcome ------------------------------------------------------
 
-    async def _send(self, chat: _Chat, row: OutboxRow) -> None:
+    async def _send(self, chat: ChatQueue, row: OutboxRow) -> None:
         try:
             await self._bot.send_message(
                 chat_id=row.chat_id,
@@ -357,36 +276,17 @@ class Sender:
             self._forget(row.id)
             self._record(replace(row, status=SENT, sent_ms=self._now_ms(), reason=None))
         finally:
-            self._paced(chat)
-            chat.busy = False
-            self._schedule(chat)
+            self._queue.done(chat, self._clock())
 
-    def _paced(self, chat: _Chat) -> None:
-        """Count a finished request against the overall and the chat's limits."""
-        p = self.pacing
-        now = self._clock()
-        self._recent.append(now)
-        if chat.id > 0:  # private chats (users); groups and channels have negative ids
-            chat.next_ok = max(chat.next_ok, now + p.private_interval_s + p.margin_s)
-            return
-        span = p.group_window_s + p.margin_s
-        chat.recent.append(now)
-        while chat.recent and chat.recent[0] <= now - span:
-            chat.recent.popleft()
-        if len(chat.recent) >= p.group_per_window:
-            chat.next_ok = max(chat.next_ok, chat.recent[-p.group_per_window] + span)
-
-    def _flood(self, chat: _Chat, row: OutboxRow, exc: RetryAfter) -> None:
+    def _flood(self, chat: ChatQueue, row: OutboxRow, exc: RetryAfter) -> None:
         """429: pause every send for ``retry_after``, then send the same message again."""
         wait = retry_after_seconds(exc)
         self.stats.retry_after += 1
-        self._paused_until = max(
-            self._paused_until, self._clock() + wait + self.retry.retry_after_margin_s
-        )
+        self._queue.pause(self._clock() + wait + self.retry.retry_after_margin_s)
         log.warning("flood control: Telegram asked to wait %.1f s; all sends paused", wait)
         self._requeue(chat, replace(row, status=PENDING, reason=f"retry after {wait:g} s"))
 
-    async def _migrated(self, chat: _Chat, row: OutboxRow, new_id: int) -> None:
+    async def _migrated(self, chat: ChatQueue, row: OutboxRow, new_id: int) -> None:
         """The group became a supergroup: move the chat, then resend everything to it."""
         old_id = chat.id
         self.stats.migrated += 1
@@ -397,16 +297,14 @@ class Sender:
             except Exception:
                 log.exception("recording the migration of chat %d failed", old_id)
         moved = [replace(row, status=PENDING)] if self._check_requests(row) else []
-        moved += chat.queue
-        chat.queue.clear()
-        target = self._chat(new_id)
+        moved += self._queue.clear(chat)
+        target = self._queue.chat(new_id)
         for r in reversed(moved):
             r = replace(r, chat_id=new_id)
             self._record(r)
-            target.queue.appendleft(r)
-        self._schedule(target)
+            self._queue.put_back(target, r)
 
-    async def _gone(self, chat: _Chat, row: OutboxRow, reason: str) -> None:
+    async def _gone(self, chat: ChatQueue, row: OutboxRow, reason: str) -> None:
         """Blocked, kicked or deleted: deactivate the chat; its queued messages fail."""
         self.stats.gone += 1
         log.warning("chat %d is unreachable (%s); deactivating it", chat.id, reason)
@@ -415,11 +313,10 @@ class Sender:
                 await self._chat_events.deactivate(chat.id)
             except Exception:
                 log.exception("deactivating chat %d failed", chat.id)
-        self._fail(row, f"chat unreachable: {reason}")
-        while chat.queue:
-            self._fail(chat.queue.popleft(), f"chat unreachable: {reason}")
+        for r in [row, *self._queue.clear(chat)]:
+            self._fail(r, f"chat unreachable: {reason}")
 
-    def _retry_later(self, chat: _Chat, row: OutboxRow, reason: str) -> None:
+    def _retry_later(self, chat: ChatQueue, row: OutboxRow, reason: str) -> None:
         """Network error or 5xx: back off (jittered, capped), bounded attempts."""
         if row.attempts >= self.retry.max_attempts:
             self._fail(row, f"{reason} (after {row.attempts} attempts)")
@@ -427,14 +324,14 @@ class Sender:
         delay = Backoff(self.retry.backoff, self._rng, attempt=row.attempts - 1).next_delay()
         self.stats.retried += 1
         log.info("message %d to chat %d: %s; retry in %.1f s", row.id, row.chat_id, reason, delay)
-        chat.next_ok = max(chat.next_ok, self._clock() + delay)
+        self._queue.delay(chat, self._clock() + delay)
         next_try = self._now_ms() + int(delay * 1000)
         self._requeue(chat, replace(row, status=PENDING, next_try_ms=next_try, reason=reason))
 
-    def _requeue(self, chat: _Chat, row: OutboxRow) -> None:
+    def _requeue(self, chat: ChatQueue, row: OutboxRow) -> None:
         if self._check_requests(row):
             self._record(row)
-            chat.queue.appendleft(row)
+            self._queue.put_back(chat, row)
 
     def _check_requests(self, row: OutboxRow) -> bool:
         """False (and the row failed) once it has used up its requests."""

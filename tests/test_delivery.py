@@ -16,8 +16,9 @@ from telegram import Bot
 from bot.alerting import AlertEngine
 from bot.backoff import BackoffPolicy
 from bot.chat_service import ChatService
-from bot.delivery import Pacing, RetryPolicy, Sender
+from bot.delivery import RetryPolicy, Sender
 from bot.rules import RuleSpec
+from bot.send_queue import Pacing
 from bot.totals_index import TotalsIndex
 from storage import chats, outbox
 from storage.db import DbThread
