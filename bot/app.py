@@ -14,7 +14,7 @@ import signal
 from typing import Any
 
 import aiohttp
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.config import Settings
 from bot.console import summary_line
@@ -58,7 +58,7 @@ async def _prune_job(context: Context) -> None:
 
 def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
     """The PTB application: real bot with a token, JobQueue-only shell without one."""
-    builder = ApplicationBuilder()
+    builder = ApplicationBuilder().rate_limiter(AIORateLimiter(max_retries=0))
     if settings.telegram_token is None:
         request = ConsoleRequest()
         builder = builder.token(CONSOLE_TOKEN).updater(None)
@@ -111,17 +111,27 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
     core = await Core.open(settings)
     app = build_application(settings)
     schedule_core_jobs(app, core)
+    telegram = None
+    if settings.telegram_token is not None:
+        from bot.telegram_app import build_telegram
+
+        telegram = build_telegram(app, core)
     mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
     log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
     try:
         async with aiohttp.ClientSession() as session, app:
-            core.start_feeds(session)
-            await app.start()
             try:
+                if telegram is not None:
+                    await telegram.start(app)
+                core.start_feeds(session)
+                await app.start()
                 await stop.wait()
             finally:
                 log.info("liqwatch stopping: flushing and closing")
-                await app.stop()
+                if telegram is not None:
+                    await telegram.stop(app)
+                if app.running:
+                    await app.stop()
                 await core.close()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

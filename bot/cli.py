@@ -64,8 +64,16 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
-    for noisy in ("httpx", "httpcore", "telegram.request", "apscheduler"):
+    quiet_noisy_loggers()
+
+
+def quiet_noisy_loggers() -> None:
+    """Raise the libraries' chatty loggers to WARNING.
+
+    httpx logs every request URL at INFO, and a Bot API URL contains the bot token; the
+    scheduler logs every 200 ms job run.
+    """
+    for noisy in ("httpx", "httpcore", "telegram.request", "telegram.ext", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

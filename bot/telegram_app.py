@@ -1,0 +1,87 @@
+"""The Telegram side of ``liqwatch run``: chats, command handlers, alert engine and sender.
+
+Built only when ``TELEGRAM_BOT_TOKEN`` is set; ``bot.app`` drives the lifecycle. Alerts go
+from the engine's tick (after every ingest flush, and once a second on the JobQueue) into
+the SQLite outbox and out through the one paced ``Sender``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ContextTypes
+
+from bot.alerting import AlertEngine
+from bot.chat_service import ChatService
+from bot.core import Core, now_ms
+from bot.delivery import Sender
+from handlers import COMMANDS, HandlerDeps, register
+
+log = logging.getLogger(__name__)
+
+TICK_INTERVAL_S = 1.0
+
+
+@dataclass
+class TelegramParts:
+    """What the bot adds to the data core."""
+
+    chats: ChatService
+    engine: AlertEngine
+    sender: Sender
+
+    async def start(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """After ``app.initialize()``: commands menu, pending outbox, rules, then polling."""
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+        await self.sender.start()
+        await self.engine.load()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
+    async def stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Stop taking commands first, then let the sender finish what it holds."""
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        await self.sender.stop()
+
+
+async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    engine: AlertEngine = context.job.data  # type: ignore[union-attr,assignment]
+    await engine.tick()
+
+
+def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> TelegramParts:
+    """Create chats, engine and sender on ``app`` and register the command handlers."""
+    settings = core.settings
+    chats = ChatService.from_settings(core.dbt, settings)
+    sender = Sender(app.bot, core.dbt, chats=chats)
+    engine = AlertEngine(
+        core.dbt, core.index, sender, coverage=core.coverage, settings=settings, now_ms=now_ms
+    )
+    chats.attach(engine)
+    core.ingestor.listeners.append(engine.poke)
+    register(
+        app,
+        HandlerDeps(
+            chats=chats,
+            index=core.index,
+            health=core.health,
+            settings=settings,
+            coverage=core.coverage,
+            now_ms=now_ms,
+            known_coins=core.known_coins,
+        ),
+    )
+    jq = app.job_queue
+    assert jq is not None
+    jq.run_repeating(
+        _tick_job,
+        TICK_INTERVAL_S,
+        data=engine,
+        name="alerts",
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": 1},
+    )
+    return TelegramParts(chats, engine, sender)
