@@ -54,9 +54,10 @@ def format_alert(spec: RuleSpec, fire: Fire, totals: Totals, day: Totals | None 
 
 
 def headline(spec: RuleSpec, fire: Fire) -> str:
-    """``🚨 $343.2M liquidated in 1h`` (``🚨 BTC: ...`` for a coin rule), in bold."""
+    """``🚨 $343.2M liquidated in 1h`` (``🚨 BTC: ...`` for a coin rule); plain text, so
+    the notification preview shows it as is."""
     scope = "" if spec.coin is None else f"{html.escape(spec.coin)}: "
-    return f"<b>🚨 {scope}{format_usd(fire.total)} liquidated in {html.escape(spec.window)}</b>"
+    return f"🚨 {scope}{format_usd(fire.total)} liquidated in {html.escape(spec.window)}"
 
 
 def threshold_line(spec: RuleSpec, fire: Fire) -> str:

@@ -103,7 +103,7 @@ async def test_fires_at_threshold_escalates_at_doublings_and_never_repeats(
     assert sent_to(first) == [1]
     assert first[0].kind == "alert" and first[0].status == "pending"
     lines = first[0].text.split("\n")
-    assert lines[:2] == ["<b>🚨 $100M liquidated in 1h</b>", "Crossed your $100M threshold."]
+    assert lines[:2] == ["🚨 $100M liquidated in 1h", "Crossed your $100M threshold."]
     assert "Longs $99M (99%) · Shorts $1M (1%) · 2 liquidations" in lines
     check_telegram_html(first[0].text)
     assert await stored_level(dbt, 1, "1h") == 1  # committed with the row
@@ -113,7 +113,7 @@ async def test_fires_at_threshold_escalates_at_doublings_and_never_repeats(
     assert await engine.tick() == []  # 199.9M: not yet 2x
     liq(index, 0.1 * M, T0 + 7 * MINUTE_MS)
     second = await engine.tick()
-    assert headlines(second) == {"<b>🚨 $200M liquidated in 1h</b>"}
+    assert headlines(second) == {"🚨 $200M liquidated in 1h"}
     assert "⏫ Escalation: now 2× your $100M threshold." in second[0].text
     liq(index, 500 * M, T0 + 8 * MINUTE_MS)
     third = await engine.tick()  # 700M: one escalation to 4x, not one per doubling
@@ -139,7 +139,7 @@ async def test_rearms_only_below_80_percent(
     assert await engine.tick() == [] and await stored_level(dbt, 1, "1h") == 0
     liq(index, 85 * M, T0 + 111 * MINUTE_MS)
     again = await engine.tick()
-    assert headlines(again) == {"<b>🚨 $100M liquidated in 1h</b>"}
+    assert headlines(again) == {"🚨 $100M liquidated in 1h"}
 
 
 async def test_muted_chat_gets_nothing_and_no_backlog_after_unmute(
@@ -187,8 +187,8 @@ async def test_restart_over_the_same_db_does_not_repeat(
     before = await engine.tick()
     assert sent_to(before) == [2, 2]  # market 1h and the ETH watch; chat 1 is muted
     assert headlines(before) == {
-        "<b>🚨 $142M liquidated in 1h</b>",
-        "<b>🚨 ETH: $12M liquidated in 15m</b>",
+        "🚨 $142M liquidated in 1h",
+        "🚨 ETH: $12M liquidated in 15m",
     }
 
     restarted = AlertEngine(dbt, index, now_ms=clock)
@@ -212,14 +212,14 @@ async def test_coin_watch_reads_the_coin_total_and_rule_changes_apply(
     assert await engine.tick() == []  # BTC 15M < 20M though the market is at 55M
     liq(index, 6 * M, T0 + 1 * MINUTE_MS, coin="BTC", venue="okx", side="short")
     (row,) = await engine.tick()
-    assert row.text.startswith("<b>🚨 BTC: $21M liquidated in 1h</b>")
+    assert row.text.startswith("🚨 BTC: $21M liquidated in 1h")
     assert "Venues: Binance $15M · OKX $6M" in row.text
     assert "24h BTC: $21M, longs 71%" in row.text
 
     # A threshold set while the total is already above it fires at the next tick.
     await service.set_threshold(5, "1h", 50 * M)
     (market,) = await engine.tick()
-    assert market.text.startswith("<b>🚨 $61M liquidated in 1h</b>")
+    assert market.text.startswith("🚨 $61M liquidated in 1h")
     assert "Top coins: ETH $40M · BTC $21M" in market.text
     # /unwatch, /stop: nothing more.
     await service.remove_watch(5, "BTC")

@@ -87,7 +87,7 @@ def test_market_alert_exact_text() -> None:
     fire = Fire(FIRST, 2, hour.total_usd, 100 * M)
     text = format_alert(RuleSpec("1h", 100 * M), fire, hour, market_day())
     assert text.split("\n") == [
-        "<b>🚨 $343.2M liquidated in 1h</b>",
+        "🚨 $343.2M liquidated in 1h",
         "Crossed your $100M threshold, already 2× over.",
         "",
         "Longs $290.1M (85%) · Shorts $53.1M (15%) · 245 liquidations",
@@ -116,7 +116,7 @@ def test_coin_escalation_short_squeeze() -> None:
     fire = Fire(ESCALATION, 2, btc.total_usd, 25 * M)
     text = format_alert(RuleSpec("1h", 25 * M, "BTC"), fire, btc, day)
     lines = text.split("\n")
-    assert lines[0] == "<b>🚨 BTC: $52.1M liquidated in 1h</b>"
+    assert lines[0] == "🚨 BTC: $52.1M liquidated in 1h"
     assert lines[1] == "⏫ Escalation: now 2× your $25M threshold."
     assert lines[3] == "Longs $3.1M (6%) · Shorts $49M (94%) · 70 liquidations"
     assert lines[4] == "Venues: Binance $32M · Bybit $20.1M"
@@ -138,7 +138,7 @@ def test_two_sided_first_fire_and_no_day_line_for_a_24h_rule() -> None:
     fire = Fire(FIRST, 1, day.total_usd, 1000 * M)
     text = format_alert(RuleSpec("24h", 1000 * M), fire, day, day)
     lines = text.split("\n")
-    assert lines[:2] == ["<b>🚨 $1.05B liquidated in 24h</b>", "Crossed your $1B threshold."]
+    assert lines[:2] == ["🚨 $1.05B liquidated in 24h", "Crossed your $1B threshold."]
     assert not any(line.startswith("24h") for line in lines)
     assert "↔️ Two-sided: longs 57%, shorts 43%; both sides were flushed." in lines
     assert "Largest" not in text  # none known: no line rather than a made-up one
@@ -158,7 +158,7 @@ def test_dynamic_values_are_escaped() -> None:
     for text in (market, coin):
         check_telegram_html(text)
         assert "A&lt;B&gt;&amp;C" in text and "A<B" not in text
-    assert coin.startswith("<b>🚨 A&lt;B&gt;&amp;C: $10M liquidated in 1h</b>")
+    assert coin.startswith("🚨 A&lt;B&gt;&amp;C: $10M liquidated in 1h")
 
 
 def test_coverage_note_lists_every_down_venue() -> None:
