@@ -23,7 +23,7 @@ from bot.totals_result import (
     window_bounds,
     window_name,
 )
-from storage.buckets import read_buckets
+from storage.buckets import read_buckets, sum_buckets
 from storage.uptime import read_uptime
 
 __all__ = [
@@ -91,6 +91,8 @@ def totals_from_db(
     """
     start, end = window_bounds(window_ms, now_ms if end_ms is None else end_ms)
     index = TotalsIndex()
-    load_from_db(index, db, start, end, None if coin is None else coin.upper())
+    # The window's sums per series, pre-aggregated by SQLite: one row each instead of
+    # every minute bucket (a 24 h read of ~200k buckets took ~2 s through Python tuples).
+    index.load(sum_buckets(db, start, end, None if coin is None else coin.upper()))
     coverage = coverage_from_db(db, venues, start, end, now_ms)
     return index.query(window_ms, end, coin, venues=venues, coverage=coverage)

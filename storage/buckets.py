@@ -83,6 +83,31 @@ def read_buckets(
     return rows
 
 
+def sum_buckets(
+    db: Database, start_ms: int, end_ms: int, coin: str | None = None
+) -> list[BucketRow]:
+    """The buckets of ``[start_ms, end_ms)`` summed per (venue, coin, side).
+
+    Each row carries the largest bucket maximum with its time and symbol, and is stamped
+    with that bucket's minute (SQLite takes bare columns from the row that holds the
+    query's single aggregate ``max()``), so every row is a valid bucket of a minute inside
+    the range. A one-shot reader gets a window's totals from one row per series instead
+    of every minute bucket.
+    """
+    sql = (
+        "SELECT minute_ms, venue, coin, side, sum(usd), sum(count),"
+        " max(max_usd), max_ts, max_symbol FROM minute_buckets"
+        " WHERE minute_ms >= ? AND minute_ms < ?"
+    )
+    params: tuple[int | str, ...] = (start_ms, end_ms)
+    if coin is not None:
+        sql += " AND coin = ?"
+        params += (coin,)
+    sql += " GROUP BY venue, coin, side"
+    rows: list[BucketRow] = db.execute(sql, params).fetchall()
+    return rows
+
+
 def prune(db: Database, events_before_ms: int, buckets_before_ms: int) -> tuple[int, int]:
     """Delete raw events with ``ts_ms < events_before_ms`` and buckets with
     ``minute_ms < buckets_before_ms`` in one transaction; returns (events, buckets) deleted.

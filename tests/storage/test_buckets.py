@@ -140,3 +140,43 @@ def test_reopen_after_close_loses_nothing(tmp_path: Path) -> None:
         assert read_events(again, 0, 2**62) == SAMPLE
     finally:
         again.close()
+
+
+def test_sum_buckets_equals_the_sum_of_the_minute_rows(tmp_path: Path) -> None:
+    import math
+    import random
+
+    from storage.buckets import read_buckets, sum_buckets
+
+    rng = random.Random(7)
+    db = open_db(tmp_path / "sum.db")
+    t0 = 1_791_590_400_000
+    events = [
+        Liquidation(
+            rng.choice(["binance", "bybit"]),
+            "XUSDT",
+            rng.choice(["BTC", "ETH", "SOL"]),
+            rng.choice(["long", "short"]),
+            1.0,
+            1.0,
+            round(rng.uniform(10, 1e6), 2),
+            t0 + rng.randrange(0, 3 * 3_600_000),
+        )
+        for _ in range(2000)
+    ]
+    write_batch(db, events, bucket_deltas(events))
+    start, end = t0 + 600_000, t0 + 2 * 3_600_000
+    minute_rows = read_buckets(db, start, end)
+    summed = sum_buckets(db, start, end)
+    inside = [e for e in events if start <= e.ts_ms < end]
+    for row in summed:
+        mine = [e for e in inside if (e.venue, e.coin, e.side) == row[1:4]]
+        assert row[4] == pytest.approx(math.fsum(e.usd for e in mine))
+        assert row[5] == len(mine)
+        biggest = max(mine, key=lambda e: e.usd)
+        assert (row[6], row[7]) == (biggest.usd, biggest.ts_ms)
+        assert row[0] == biggest.ts_ms // 60_000 * 60_000  # stamped at the largest's minute
+    assert sum(r[5] for r in summed) == sum(r[5] for r in minute_rows) == len(inside)
+    assert len(summed) == len({r[1:4] for r in minute_rows}) < len(minute_rows)
+    only_btc = sum_buckets(db, start, end, "BTC")
+    assert {r[2] for r in only_btc} == {"BTC"}
