@@ -95,6 +95,7 @@ async def chat_bot(
     settings: Settings | None = None,
     max_watches: int = 30,
     configure: Callable[[ChatService], None] | None = None,
+    known_coins: frozenset[str] = frozenset(),
 ) -> AsyncIterator[ChatBot]:
     """Start fake server, DB thread and the polling Application; stop them all after."""
     clock = clock or Clock()
@@ -113,6 +114,7 @@ async def chat_bot(
         settings=settings,
         coverage=coverage,
         now_ms=clock,
+        known_coins=lambda: known_coins,
     )
     async with FakeBotApi(token=TOKEN) as fake:
         app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).build()

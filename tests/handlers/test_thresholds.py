@@ -147,7 +147,11 @@ async def test_watch_list_replace_and_unwatch(bot: ChatBot) -> None:
 
 WATCH_BAD = [
     ("/watch BTC", WATCH_USAGE, "Missing the amount after BTC."),
-    ("/watch DOGE 5M", WATCH_USAGE, "Unknown coin DOGE: no liquidations of it seen"),
+    (
+        "/watch DOGE 5M",
+        WATCH_USAGE,
+        "Unknown coin DOGE: no venue lists it and no liquidations of it were seen",
+    ),
     ("/watch BTC 5M 3h", WATCH_USAGE, "Unknown window"),
     ("/watch BTC 5M 7d", WATCH_USAGE, "Unknown window"),
     ("/watch BTC zero", WATCH_USAGE, "is not an amount"),
@@ -180,3 +184,14 @@ async def test_at_most_30_watched_coins(bot: ChatBot) -> None:
     watched = [r for r in await rules_of(bot) if r[0]]
     assert len(watched) == 30 and ("C01", "4h", 2e6) in watched
     assert "(30 of 30)" in await bot.ask(42, "/watch")
+
+
+async def test_a_coin_a_venue_lists_can_be_watched_before_its_first_liquidation(
+    tmp_path: Path,
+) -> None:
+    async with chat_bot(tmp_path / "listed.db", known_coins=frozenset({"DOGE"})) as running:
+        await running.ask(7, "/start")
+        reply = await running.ask(7, "/watch doge 5M")
+        assert "Watching DOGE" in reply
+        unknown = await running.ask(7, "/watch NOPE 5M")
+        assert unknown.startswith("Unknown coin NOPE")
