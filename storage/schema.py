@@ -130,6 +130,68 @@ def m003_outbox(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m004_market(db: Database) -> None:
+    """Funding / open-interest polls: per venue symbol and per coin, 30 days kept."""
+    # Symbols get a small integer id: snapshot rows are the bulk of this data (about 1,400
+    # per minute), so they carry the id instead of venue, symbol and coin text.
+    db.execute(
+        """
+        CREATE TABLE market_symbols (
+            id INTEGER PRIMARY KEY,
+            venue TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            coin TEXT NOT NULL,
+            UNIQUE (venue, symbol)
+        )
+        """
+    )
+    db.execute("CREATE INDEX market_symbols_coin ON market_symbols (coin)")
+    # One row per stored poll cycle: the time every row of that cycle carries. Thinning
+    # and "the poll nearest before T" read this small table instead of scanning snapshots.
+    db.execute(
+        """
+        CREATE TABLE market_polls (
+            ts_ms INTEGER PRIMARY KEY,
+            symbols INTEGER NOT NULL,
+            coins INTEGER NOT NULL
+        )
+        """
+    )
+    # Rates are per interval_h (the venue's own figure); predicted 1 = a forecast (OKX).
+    db.execute(
+        """
+        CREATE TABLE market_snapshots (
+            ts_ms INTEGER NOT NULL,
+            symbol_id INTEGER NOT NULL,
+            funding_rate REAL,
+            interval_h REAL,
+            next_funding_ms INTEGER,
+            mark_price REAL,
+            oi_base REAL,
+            oi_usd REAL,
+            predicted INTEGER NOT NULL,
+            settled_rate REAL,
+            PRIMARY KEY (ts_ms, symbol_id)
+        ) WITHOUT ROWID
+        """
+    )
+    # (coin, ts_ms) is the "coin nearest before T" path; the ts index serves pruning.
+    db.execute(
+        """
+        CREATE TABLE market_coins (
+            coin TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            oi_usd REAL,
+            funding_8h REAL,
+            mark_price REAL,
+            PRIMARY KEY (coin, ts_ms)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX market_coins_ts ON market_coins (ts_ms)")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration; a no-op on an up-to-date database."""
     MIGRATIONS.apply(db)
