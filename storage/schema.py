@@ -200,3 +200,33 @@ def migrate(db: Database) -> None:
 def schema_version(db: Database) -> int:
     """How many of this project's migrations the database has applied."""
     return len(MIGRATIONS.applied(db))
+
+
+@MIGRATIONS()
+def m005_funding_alerts(db: Database) -> None:
+    """Each chat's funding alert (one magnitude on the 8 h-equivalent funding) and, per
+    chat and coin, where that alert stands (``rules.RuleState``)."""
+    # No foreign key to chats: storage.chats.migrate_chat deletes the old chat row, and a
+    # cascade would drop the setting before the engine hears of the migration and moves it.
+    # threshold is a fraction of the 8 h-equivalent rate (0.001 = 0.1 %), either sign.
+    db.execute(
+        """
+        CREATE TABLE funding_alerts (
+            chat_id INTEGER PRIMARY KEY,
+            threshold REAL NOT NULL,
+            updated_ms INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE funding_alert_states (
+            chat_id INTEGER NOT NULL,
+            coin TEXT NOT NULL,
+            level INTEGER NOT NULL DEFAULT 0,
+            fired_at INTEGER,
+            state_threshold REAL,
+            PRIMARY KEY (chat_id, coin)
+        ) WITHOUT ROWID
+        """
+    )
