@@ -177,3 +177,19 @@ def price_change(before: CoinMarket, now: CoinMarket) -> float | None:
             old += ma
             new += mb
     return new / old - 1.0 if old > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class CoinChange:
+    """How one coin moved between two polls (``MarketState.changes``).
+
+    ``oi_change`` and ``price_change`` are relative (−0.061 = −6.1 %), computed over the
+    venue symbols present at both times (``oi_change``/``price_change`` above); None when
+    no symbol had the figure at both times.
+    """
+
+    coin: str
+    before: CoinMarket
+    now: CoinMarket
+    oi_change: float | None
+    price_change: float | None
