@@ -1,0 +1,406 @@
+"""One funding / open-interest poll of every configured venue (a JobQueue job runs it).
+
+Each venue is polled concurrently and independently: a venue that times out, answers an
+HTTP error or garbage is counted in its health, logged once per failure streak and tried
+again next cycle, while the others are stored. Per venue:
+- Binance: ``premiumIndex`` (all symbols) every cycle; ``fundingInfo`` hourly (intervals);
+  ``openInterest`` per symbol only for the focus coins, a bounded number per cycle, the
+  oldest readings first, so request weight stays a few percent of the 2,400/min limit.
+- Bybit: ``tickers`` every cycle; ``instruments-info`` hourly, only while some ticker has
+  no ``fundingIntervalHour``.
+- OKX: ``funding-rate?instId=ANY`` and ``open-interest`` (both needed), ``mark-price``.
+HTTP 429/418 pauses the venue for its ``Retry-After`` (at least a minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bot.config import Settings
+from bot.events import HOUR_MS
+from bot.feed import NETWORK_ERRORS, describe, wall_ms
+from bot.market import binance, bybit, okx
+from bot.market.records import MarketSnapshot
+from bot.market.state import MarketState
+from bot.market.wire import Parsed
+from bot.sources.symbols import CoinCache
+from storage.db import DbThread
+from storage.market import write_market
+
+log = logging.getLogger(__name__)
+
+_MAX_PAGES = 5  # Bybit instruments: ~600 linear symbols fit one 1,000-row page
+
+
+class VenueFailure(Exception):
+    """A required request of a venue's cycle failed (the reason is one log line)."""
+
+
+class RateLimited(VenueFailure):
+    """The venue answered 429/418; ``retry_after_s`` is how long to leave it alone."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+_EXPECTED: tuple[type[BaseException], ...] = (VenueFailure, *NETWORK_ERRORS)
+
+
+@dataclass(slots=True)
+class VenueHealth:
+    """Per-venue poll health for /status."""
+
+    last_ok_ms: int | None = None  # last cycle that delivered data
+    failures: int = 0  # cycles with any failed request, since start
+    streak: int = 0  # consecutive such cycles
+    last_error: str | None = None
+    symbols: int = 0  # snapshots delivered by the last cycle with data
+    rejects: int = 0  # malformed items skipped in the last cycle
+    paused_until_ms: int | None = None  # rate limited until then
+
+
+@dataclass(slots=True)
+class PollStats:
+    """What one ``poll_once`` did."""
+
+    ts_ms: int
+    snapshots: dict[str, int] = field(default_factory=dict)  # per venue that delivered
+    failed: list[str] = field(default_factory=list)  # venues with an error this cycle
+    rejects: int = 0
+    oi_requests: int = 0
+    coins: int = 0
+    stored: bool = False
+    wall_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class _Outcome:
+    snapshots: list[MarketSnapshot] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rejects: int = 0
+    oi_requests: int = 0
+
+    def note(self, what: str, parsed: Parsed[Any]) -> None:
+        self.rejects += parsed.rejects
+        if parsed.rejects:
+            log.debug("%s: %d item(s) rejected: %s", what, parsed.rejects, parsed.sample)
+
+
+class MarketPoller:
+    """Polls funding, mark prices and open interest; feeds ``state`` and storage."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        state: MarketState,
+        dbt: DbThread | None,
+        *,
+        focus_coins: Callable[[], Iterable[str]] = tuple,
+        clock: Callable[[], int] = wall_ms,
+        request_timeout_s: float = 10.0,
+        oi_per_cycle: int = 40,
+        oi_symbols_max: int = 120,
+        oi_weight_per_min: float = 240.0,
+        refdata_interval_ms: int = HOUR_MS,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.health: dict[str, VenueHealth] = {v: VenueHealth() for v in settings.exchanges}
+        self._session = session
+        self._dbt = dbt
+        self._focus = focus_coins
+        self._clock = clock
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        # Never more OI requests per minute than the weight budget, whatever the interval.
+        budget = int(oi_weight_per_min * settings.funding_poll_s / 60.0)
+        self.oi_per_cycle = max(1, min(oi_per_cycle, budget))
+        self.oi_symbols_max = oi_symbols_max
+        self._oi_budget_s = max(1.0, min(20.0, settings.funding_poll_s / 2))
+        self._refdata_ms = refdata_interval_ms
+        self._coins = {v: CoinCache() for v in settings.exchanges}
+        self._binance_intervals: dict[str, float] | None = None
+        self._binance_intervals_ms = 0
+        self._binance_oi: dict[str, tuple[float, int]] = {}  # symbol -> (oi, read at)
+        self.oi_max_age_ms = int(settings.funding_poll_s * 1000 * 5)
+        self._bybit_intervals: dict[str, float] | None = None
+        self._bybit_intervals_ms = 0
+
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        """Health per venue as plain values (for /status)."""
+        return {venue: asdict(h) for venue, h in self.health.items()}
+
+    async def poll_once(self) -> PollStats:
+        """One cycle over every venue; stores what arrived; never raises."""
+        started = time.perf_counter()
+        ts = self._clock()
+        stats = PollStats(ts_ms=ts)
+        venues = list(self.health)
+        outcomes = await asyncio.gather(*(self._poll_venue(v, ts) for v in venues))
+        snapshots: list[MarketSnapshot] = []
+        for venue, out in zip(venues, outcomes, strict=True):
+            self._account(venue, ts, out)
+            stats.rejects += out.rejects
+            stats.oi_requests += out.oi_requests
+            if out.errors:
+                stats.failed.append(venue)
+            if out.snapshots:
+                stats.snapshots[venue] = len(out.snapshots)
+                snapshots.extend(out.snapshots)
+        if snapshots:
+            self.state.apply(snapshots)
+            coins = self.state.coins(ts)
+            stats.coins = len(coins)
+            if self._dbt is not None:
+                try:
+                    await self._dbt.run(write_market, ts, snapshots, coins)
+                    stats.stored = True
+                except Exception as exc:  # storage trouble must not stop the job
+                    log.warning("market: storing the poll failed: %s", describe(exc))
+        stats.wall_ms = (time.perf_counter() - started) * 1000
+        return stats
+
+    async def _poll_venue(self, venue: str, ts: int) -> _Outcome:
+        out = _Outcome()
+        h = self.health[venue]
+        if h.paused_until_ms is not None and ts < h.paused_until_ms:
+            out.errors.append(f"rate limited: paused for {(h.paused_until_ms - ts) // 1000} s")
+            return out
+        h.paused_until_ms = None
+        try:
+            if venue == "binance":
+                await self._binance(ts, out)
+            elif venue == "bybit":
+                await self._bybit(ts, out)
+            elif venue == "okx":
+                await self._okx(ts, out)
+        except RateLimited as exc:
+            h.paused_until_ms = ts + int(exc.retry_after_s * 1000)
+            out.snapshots.clear()
+            out.errors.append(str(exc))
+        except _EXPECTED as exc:
+            out.snapshots.clear()
+            out.errors.append(describe(exc))
+        except Exception as exc:  # a bug must cost one venue one cycle, not the job
+            log.exception("market: %s poll crashed", venue)
+            out.snapshots.clear()
+            out.errors.append(f"internal error: {type(exc).__name__}")
+        return out
+
+    def _account(self, venue: str, ts: int, out: _Outcome) -> None:
+        h = self.health[venue]
+        h.rejects = out.rejects
+        if out.snapshots:
+            h.last_ok_ms = ts
+            h.symbols = len(out.snapshots)
+        if out.errors:
+            h.failures += 1
+            h.streak += 1
+            h.last_error = "; ".join(out.errors)[:300]
+            if h.streak == 1:
+                log.warning(
+                    "market: %s poll failed: %s (retrying each cycle)", venue, h.last_error
+                )
+        elif h.streak:
+            log.info("market: %s poll recovered after %d failed cycle(s)", venue, h.streak)
+            h.streak = 0
+
+    async def _get(self, venue: str, path: str) -> str:
+        url = self.settings.rest_url(venue) + path
+        async with self._session.get(url, timeout=self._timeout) as resp:
+            if resp.status in (418, 429):
+                retry = resp.headers.get("Retry-After", "")
+                wait = float(retry) if retry.isdigit() else 60.0
+                raise RateLimited(f"{path}: HTTP {resp.status}", max(wait, 60.0))
+            body = await resp.text()
+            if resp.status != 200:
+                raise VenueFailure(f"{path}: HTTP {resp.status}")
+            return body
+
+    @staticmethod
+    def _usable(path: str, parsed: Parsed[Any]) -> None:
+        if parsed.error is not None:
+            raise VenueFailure(f"{path}: {parsed.error}")
+        if not parsed.items:
+            raise VenueFailure(f"{path}: no usable rows")
+
+    # -- Binance ------------------------------------------------------------------------
+
+    async def _binance(self, ts: int, out: _Outcome) -> None:
+        if self._binance_intervals is None or ts - self._binance_intervals_ms >= self._refdata_ms:
+            await self._binance_funding_info(ts, out)
+        path = binance.PREMIUM_INDEX_PATH
+        parsed = binance.parse_premium_index(
+            await self._get("binance", path), ts, self._binance_intervals, self._coins["binance"]
+        )
+        out.note(path, parsed)
+        self._usable(path, parsed)
+        await self._binance_open_interest(parsed.items, ts, out)
+        for symbol, snap in parsed.items.items():
+            reading = self._binance_oi.get(symbol)
+            if reading is not None and ts - reading[1] <= self.oi_max_age_ms:
+                binance.with_open_interest(snap, reading[0])
+        out.snapshots.extend(parsed.items.values())
+
+    async def _binance_funding_info(self, ts: int, out: _Outcome) -> None:
+        path = binance.FUNDING_INFO_PATH
+        try:
+            parsed = binance.parse_funding_info(await self._get("binance", path))
+        except RateLimited:
+            raise
+        except _EXPECTED as exc:
+            out.errors.append(describe(exc))
+            return
+        out.note(path, parsed)
+        if parsed.error is not None:
+            out.errors.append(f"{path}: {parsed.error}")
+            return
+        # An empty list is a valid answer: no symbol adjusted, all settle every 8 h.
+        self._binance_intervals = parsed.items
+        self._binance_intervals_ms = ts
+
+    def _oi_targets(self, symbols: Iterable[str], ts: int) -> list[str]:
+        """Binance symbols of the focus coins (in focus order, at most ``oi_symbols_max``),
+        the ones read longest ago first, at most ``oi_per_cycle``."""
+        try:
+            focus = [c.upper() for c in self._focus()]
+        except Exception as exc:
+            log.warning("market: focus_coins failed: %s", describe(exc))
+            focus = []
+        by_coin: dict[str, list[str]] = {}
+        cache = self._coins["binance"]
+        for symbol in symbols:
+            by_coin.setdefault(cache.coin(symbol), []).append(symbol)
+        wanted: list[str] = []
+        for coin in dict.fromkeys(focus):
+            # USDT-margined first: the deepest book and the OI a trader means.
+            wanted.extend(sorted(by_coin.get(coin, ()), key=lambda s: (not s.endswith("USDT"), s)))
+        wanted = wanted[: self.oi_symbols_max]
+        wanted.sort(key=lambda s: self._binance_oi.get(s, (0.0, 0))[1])
+        return wanted[: self.oi_per_cycle]
+
+    async def _binance_open_interest(
+        self, snaps: dict[str, MarketSnapshot], ts: int, out: _Outcome
+    ) -> None:
+        targets = self._oi_targets(snaps, ts)
+        if not targets:
+            return
+        gate = asyncio.Semaphore(4)
+        errors: list[str] = []
+        limited: list[RateLimited] = []
+
+        async def one(symbol: str) -> None:
+            path = binance.open_interest_path(symbol)
+            async with gate:
+                if limited:
+                    return
+                try:
+                    parsed = binance.parse_open_interest(await self._get("binance", path))
+                except RateLimited as exc:
+                    limited.append(exc)
+                    return
+                except _EXPECTED as exc:
+                    errors.append(describe(exc))
+                    return
+            out.note(path, parsed)
+            value = parsed.items.get(symbol)
+            if parsed.error is not None:
+                errors.append(f"{path}: {parsed.error}")
+            elif value is not None:
+                self._binance_oi[symbol] = (value, ts)
+            elif parsed.rejects == 0:  # open interest 0: nothing to weigh
+                self._binance_oi.pop(symbol, None)
+
+        out.oi_requests += len(targets)
+        try:
+            async with asyncio.timeout(self._oi_budget_s):
+                await asyncio.gather(*(one(s) for s in targets))
+        except TimeoutError:
+            errors.append(f"open interest: not done in {self._oi_budget_s:.0f} s")
+        if limited:
+            raise limited[0]
+        if errors:
+            out.errors.append(
+                f"open interest: {len(errors)} of {len(targets)} failed ({errors[0]})"
+            )
+
+    # -- Bybit --------------------------------------------------------------------------
+
+    async def _bybit(self, ts: int, out: _Outcome) -> None:
+        path = bybit.TICKERS_PATH
+        parsed = bybit.parse_tickers(
+            await self._get("bybit", path), ts, self._bybit_intervals, self._coins["bybit"]
+        )
+        out.note(path, parsed)
+        self._usable(path, parsed)
+        missing = [s for s in parsed.items.values() if s.funding_interval_h is None]
+        due = ts - self._bybit_intervals_ms >= self._refdata_ms
+        if missing and (self._bybit_intervals is None or due):
+            await self._bybit_instruments(ts, out)
+            intervals = self._bybit_intervals or {}
+            for snap in missing:
+                snap.funding_interval_h = intervals.get(snap.symbol)
+        out.snapshots.extend(parsed.items.values())
+
+    async def _bybit_instruments(self, ts: int, out: _Outcome) -> None:
+        intervals: dict[str, float] = {}
+        path = bybit.INSTRUMENTS_PATH
+        try:
+            for _ in range(_MAX_PAGES):
+                parsed = bybit.parse_instruments(await self._get("bybit", path))
+                out.note(bybit.INSTRUMENTS_PATH, parsed)
+                if parsed.error is not None:
+                    raise VenueFailure(f"instruments-info: {parsed.error}")
+                intervals.update(parsed.items)
+                if parsed.cursor is None:
+                    break
+                path = f"{bybit.INSTRUMENTS_PATH}&cursor={parsed.cursor}"
+        except RateLimited:
+            raise
+        except _EXPECTED as exc:
+            out.errors.append(describe(exc))
+            return
+        self._bybit_intervals = intervals
+        self._bybit_intervals_ms = ts
+
+    # -- OKX ----------------------------------------------------------------------------
+
+    async def _okx(self, ts: int, out: _Outcome) -> None:
+        funding_body, oi_body, mark_body = await asyncio.gather(
+            self._get("okx", okx.FUNDING_PATH),
+            self._get("okx", okx.OPEN_INTEREST_PATH),
+            self._get("okx", okx.MARK_PRICE_PATH),
+            return_exceptions=True,
+        )
+        for body in (funding_body, oi_body):
+            if isinstance(body, BaseException):
+                raise body
+        assert isinstance(funding_body, str) and isinstance(oi_body, str)
+        funding = okx.parse_funding_rates(funding_body)
+        out.note(okx.FUNDING_PATH, funding)
+        self._usable(okx.FUNDING_PATH, funding)
+        oi = okx.parse_open_interest(oi_body)
+        out.note(okx.OPEN_INTEREST_PATH, oi)
+        self._usable(okx.OPEN_INTEREST_PATH, oi)
+        marks: dict[str, float] = {}
+        if isinstance(mark_body, RateLimited):
+            raise mark_body
+        if isinstance(mark_body, BaseException):
+            out.errors.append(f"mark prices: {describe(mark_body)}")
+        else:
+            parsed_marks = okx.parse_mark_prices(mark_body)
+            out.note(okx.MARK_PRICE_PATH, parsed_marks)
+            if parsed_marks.error is not None:
+                out.errors.append(f"{okx.MARK_PRICE_PATH}: {parsed_marks.error}")
+            marks = parsed_marks.items
+        out.snapshots.extend(
+            okx.okx_snapshots(ts, funding.items, oi.items, marks, self._coins["okx"])
+        )
