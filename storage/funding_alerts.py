@@ -22,12 +22,17 @@ StateKey = tuple[int, str]
 
 @dataclass(frozen=True, slots=True)
 class FundingTarget:
-    """A listening chat with a funding alert: its threshold, mute and watched coins."""
+    """A listening chat with a funding alert: its threshold, mute and watched coins.
+
+    ``updated_ms`` changes with every /fundingalert that stores a threshold, so a reader
+    can tell when to reload the chat's states.
+    """
 
     chat_id: int
     threshold: float
     muted_until_ms: int | None
     watched: tuple[str, ...]
+    updated_ms: int = 0
 
     def muted(self, now_ms: int) -> bool:
         """True while the chat's /mute lasts."""
@@ -70,7 +75,7 @@ def delete_threshold(db: Database, chat_id: int) -> float | None:
 def load_targets(db: Database) -> list[FundingTarget]:
     """Every subscribed, active chat with a funding alert, with its watched coins; by id."""
     rows = db.execute(
-        "SELECT f.chat_id, f.threshold, c.muted_until_ms FROM funding_alerts f"
+        "SELECT f.chat_id, f.threshold, c.muted_until_ms, f.updated_ms FROM funding_alerts f"
         " JOIN chats c ON c.chat_id = f.chat_id"
         " WHERE c.subscribed = 1 AND c.active = 1 ORDER BY f.chat_id"
     ).fetchall()
@@ -87,8 +92,9 @@ def load_targets(db: Database) -> list[FundingTarget]:
             threshold=float(threshold),
             muted_until_ms=None if muted is None else int(muted),
             watched=tuple(watched.get(int(chat_id), ())),
+            updated_ms=int(updated),
         )
-        for chat_id, threshold, muted in rows
+        for chat_id, threshold, muted, updated in rows
     ]
 
 
@@ -99,11 +105,17 @@ def _state(level: Any, fired_at: Any, threshold: Any) -> RuleState:
         return RuleState()  # a corrupt state re-arms rather than blocking the alert
 
 
-def load_states(db: Database) -> dict[StateKey, RuleState]:
-    """Every stored state, ``(chat_id, coin) -> RuleState``."""
-    rows = db.execute(
-        "SELECT chat_id, coin, level, fired_at, state_threshold FROM funding_alert_states"
-    ).fetchall()
+def load_states(db: Database, chat_ids: Iterable[int] | None = None) -> dict[StateKey, RuleState]:
+    """Stored states ``(chat_id, coin) -> RuleState``: every chat's, or ``chat_ids``'."""
+    sql = "SELECT chat_id, coin, level, fired_at, state_threshold FROM funding_alert_states"
+    if chat_ids is None:
+        rows = db.execute(sql).fetchall()
+    else:
+        rows = [
+            row
+            for chat_id in sorted(set(chat_ids))
+            for row in db.execute(sql + " WHERE chat_id = ?", (chat_id,)).fetchall()
+        ]
     return {(int(c), str(coin)): _state(lv, f, t) for c, coin, lv, f, t in rows}
 
 

@@ -61,8 +61,8 @@ def test_targets_are_listening_chats_with_their_watches_and_mutes(db: Database) 
         store.set_threshold(db, chat_id, 0.001 * chat_id, T0)
     targets = store.load_targets(db)
     assert targets == [
-        store.FundingTarget(1, 0.001, None, ("ETH", "SOL")),
-        store.FundingTarget(2, 0.002, T0 + 3_600_000, ()),
+        store.FundingTarget(1, 0.001, None, ("ETH", "SOL"), T0),
+        store.FundingTarget(2, 0.002, T0 + 3_600_000, (), T0),
     ]
     assert targets[1].muted(T0) and not targets[1].muted(T0 + 3_600_000)
 
@@ -73,6 +73,8 @@ def test_migrate_moves_setting_and_states_unless_the_new_chat_has_its_own(db: Da
     assert store.migrate(db, -1, -1001) is True
     assert store.get_threshold(db, -1) is None and store.get_threshold(db, -1001) == 0.001
     assert store.load_states(db) == {(-1001, "BTC"): RuleState(2, T0, 0.001)}
+    assert store.load_states(db, [-1001, 5]) == store.load_states(db)
+    assert store.load_states(db, [5]) == {}
     store.set_threshold(db, -2, 0.003, T0)
     assert store.migrate(db, -2, -1001) is False  # -1001 keeps its own
     assert store.get_threshold(db, -1001) == 0.001 and store.get_threshold(db, -2) is None
