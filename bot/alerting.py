@@ -27,6 +27,8 @@ from bot.config import Settings
 from bot.coverage import VenueCoverage
 from bot.events import WINDOWS
 from bot.format_alert import format_alert
+from bot.market_context import MarketContext
+from bot.market_lookup import MarketHistory, window_context
 from bot.totals_index import TotalsIndex
 from bot.totals_result import Totals
 from storage import chats, outbox
@@ -103,6 +105,7 @@ class AlertEngine:
         now_ms: Callable[[], int] = wall_ms,
         coverage: CoverageProvider | None = None,
         settings: Settings | None = None,
+        market: MarketHistory | None = None,
     ) -> None:
         self.dbt = dbt
         self.index = index
@@ -110,6 +113,8 @@ class AlertEngine:
         self.evaluator = evaluator if evaluator is not None else rules.Evaluator()
         self.now_ms = now_ms
         self.coverage = coverage
+        # Funding, open interest and prices around each alert's window (None: no context).
+        self.market = market
         self.venues: Sequence[str] | None = settings.exchanges if settings else None
         self.stats = EngineStats()
         self._by_chat: dict[int, set[RuleKey]] = {}
@@ -276,9 +281,21 @@ class AlertEngine:
             totals = totals_of(spec.coin, spec.window)
             if self.coverage is not None:
                 totals = replace(totals, coverage=await self._coverage(spec.window, totals))
-            text = format_alert(spec, alert.fire, totals, totals_of(spec.coin, DAY))
+            context = await self._context(spec, totals, now) if self.market is not None else None
+            text = format_alert(spec, alert.fire, totals, totals_of(spec.coin, DAY), context)
             messages += [NewMessage(chat_id, text, ALERT_KIND) for chat_id in live]
         return messages
+
+    async def _context(
+        self, spec: rules.RuleSpec, totals: Totals, now: int
+    ) -> MarketContext | None:
+        """The market around the window: the dominating coins' figures before and now."""
+        assert self.market is not None
+        try:
+            return await window_context(self.market, totals, now, spec.coin)
+        except Exception:  # an alert without its market context beats no alert
+            log.exception("market context for the %s alert failed", spec.window)
+            return None
 
     async def _coverage(self, window: str, totals: Totals) -> CoverageMap:
         assert self.coverage is not None

@@ -15,6 +15,7 @@ from typing import Final
 from bot.amounts import format_duration, format_pct, format_usd
 from bot.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.events import VENUES
+from bot.market_context import MarketContext
 from bot.rules import Fire, RuleSpec
 from bot.totals_result import SideTotals, Totals
 
@@ -32,11 +33,19 @@ def venue_name(venue: str) -> str:
     return VENUE_NAMES.get(venue, venue.capitalize())
 
 
-def format_alert(spec: RuleSpec, fire: Fire, totals: Totals, day: Totals | None = None) -> str:
+def format_alert(
+    spec: RuleSpec,
+    fire: Fire,
+    totals: Totals,
+    day: Totals | None = None,
+    context: MarketContext | None = None,
+) -> str:
     """The HTML alert for one fire of ``spec``.
 
     ``totals`` is the rule's window (the coin's own totals for a coin rule), ``day`` the
     24 h totals of the same scope for context (skipped when the window is 24 h itself).
+    ``context`` (price, funding and open interest around the window) adds a line per
+    dominating coin and replaces the reading line with one built from those facts.
     """
     lines: list[str | None] = [headline(spec, fire), threshold_line(spec, fire), ""]
     lines.append(sides_line(totals))
@@ -46,7 +55,11 @@ def format_alert(spec: RuleSpec, fire: Fire, totals: Totals, day: Totals | None 
     lines.append(largest_line(totals))
     if day is not None and day.window != totals.window:
         lines.append(day_line(spec, day))
-    lines.append(reading_line(totals))
+    if context is None:
+        lines.append(reading_line(totals))
+    else:
+        lines += context.fact_lines()
+        lines.append(f"{reading_mark(totals)} {context.reading}")
     note = coverage_note(totals.coverage, totals.by_exchange)
     if note:
         lines += ["", f"<i>{note}</i>"]
@@ -126,6 +139,16 @@ def reading_line(t: SideTotals | Totals) -> str:
         f"↔️ Two-sided: longs {format_pct(long_share)}, shorts {format_pct(short_share)}; "
         "both sides were flushed."
     )
+
+
+def reading_mark(t: SideTotals | Totals) -> str:
+    """The reading line's emoji: 📉 long squeeze, 📈 short squeeze, ↔️ two-sided."""
+    total = t.total_usd
+    if total > 0 and t.long_usd / total > SQUEEZE_SHARE:
+        return "📉"
+    if total > 0 and t.short_usd / total > SQUEEZE_SHARE:
+        return "📈"
+    return "↔️"
 
 
 def coverage_note(
