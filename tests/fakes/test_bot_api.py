@@ -11,8 +11,6 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 from telegram import BotCommand, ChatMemberAdministrator, ChatMemberMember, ChatMemberOwner, Update
-from telegram._utils.defaultvalue import DEFAULT_NONE
-from telegram._utils.types import ODVInput
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -31,9 +29,9 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
 )
-from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBUserWarning
 
+from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
 from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123:ABC"
@@ -313,41 +311,11 @@ async def test_bad_html_can_be_recorded_without_refusing() -> None:
 # --- PTB without Telegram (console mode): the JobQueue as the only scheduler -------------
 
 
-class ConsoleRequest(BaseRequest):
-    """No Telegram at all: getMe is answered locally, every other call fails at once."""
-
-    @property
-    def read_timeout(self) -> float | None:
-        return None
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = DEFAULT_NONE,
-        write_timeout: ODVInput[float] = DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        if name.lower() == "getme":
-            me = {"id": 1, "is_bot": True, "first_name": "liqwatch", "username": "console"}
-            return 200, json.dumps({"ok": True, "result": me}).encode()
-        raise NetworkError(f"console mode: no Telegram ({name})")
-
-
 async def test_job_queue_runs_without_token_or_network() -> None:
     request = ConsoleRequest()
     app = (
         ApplicationBuilder()
-        .token("0:console")
+        .token(CONSOLE_TOKEN)
         .updater(None)
         .request(request)
         .get_updates_request(request)
