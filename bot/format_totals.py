@@ -16,6 +16,7 @@ from bot.amounts import format_duration, format_pct, format_usd
 from bot.chat_service import ChatSettings
 from bot.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.events import HOUR_MS, WINDOWS
+from bot.market_context import MarketContext
 from bot.rules import RuleSpec
 from bot.totals_result import SideTotals, Totals
 
@@ -127,10 +128,15 @@ def format_rules(rules: Iterable[RuleSpec]) -> str:
 
 
 def format_liq(
-    main: Totals, beside: Sequence[Totals], now_ms: int, coin: str | None = None, top_n: int = 5
+    main: Totals,
+    beside: Sequence[Totals],
+    now_ms: int,
+    coin: str | None = None,
+    top_n: int = 5,
+    context: MarketContext | None = None,
 ) -> str:
     """/liq: total, long/short with shares, the other windows, venues, top coins, the
-    largest liquidation and the coverage note."""
+    largest liquidation, the market context (when given) and the coverage note."""
     what = f"{escape(coin)} liquidations" if coin else "Liquidations"
     lines = [f"<b>💥 {what} · last {escape(main.window)}</b>"]
     if main.count == 0:
@@ -162,6 +168,8 @@ def format_liq(
                 f" on {escape(venue_name(big.exchange))} ({escape(big.symbol)}),"
                 f" {clock(big.ts_ms, now_ms)}, {ago(big.ts_ms, now_ms)}",
             ]
+    if context is not None:
+        lines += ["", "<b>Market</b>", *context.fact_lines(), context.reading]
     note = coverage_note(main.coverage, main.by_exchange)
     if note:
         lines += ["", f"<i>{escape(note)}</i>"]

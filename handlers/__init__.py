@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import info, membership, mute, subscription, thresholds, totals
+from handlers import funding, info, membership, mute, subscription, thresholds, totals
 from handlers.catalog import COMMANDS
 from handlers.deps import CoverageProvider, HandlerDeps
 
@@ -19,5 +19,5 @@ __all__ = ["COMMANDS", "CoverageProvider", "HandlerDeps", "register"]
 
 def register(app: Application[Any, Any, Any, Any, Any, Any], deps: HandlerDeps) -> None:
     """Add every command handler and the chat membership/migration tracking to ``app``."""
-    for module in (subscription, totals, thresholds, mute, info, membership):
+    for module in (subscription, totals, thresholds, mute, info, membership, funding):
         app.add_handlers(module.handlers(deps))

@@ -34,6 +34,10 @@ START = Command("start", "", "", "Subscribe this chat to liquidation alerts", ad
 STOP = Command("stop", "", "", "Stop alerts (your settings are kept)", admin_only=True)
 LIQ = Command("liq", "[COIN] [WINDOW]", "/liq BTC 4h", "Liquidation totals (default 24h)")
 TOP = Command("top", "[WINDOW]", "/top 1h", "Coins ranked by liquidations (default 24h)")
+FUNDING = Command(
+    "funding", "[COIN]", "/funding BTC", "Funding rates per exchange (no coin: the extremes)"
+)
+OI = Command("oi", "[COIN]", "/oi BTC", "Open interest per exchange (no coin: biggest moves)")
 THRESHOLD = Command(
     "threshold",
     "WINDOW AMOUNT",
@@ -49,6 +53,13 @@ WATCH = Command(
     admin_only=True,
 )
 UNWATCH = Command("unwatch", "COIN", "/unwatch BTC", "Stop watching a coin", admin_only=True)
+FUNDINGALERT = Command(
+    "fundingalert",
+    "RATE",
+    "/fundingalert 0.1%",
+    "Alert when funding (8h) of top or watched coins reaches a rate; off stops it",
+    admin_only=True,
+)
 MUTE = Command("mute", "DURATION", "/mute 2h", "Pause alerts (30m, 2h, 1d)", admin_only=True)
 UNMUTE = Command("unmute", "", "", "Resume alerts", admin_only=True)
 SETTINGS = Command("settings", "", "", "Everything this chat has set")
@@ -58,9 +69,12 @@ HELP = Command("help", "", "", "How to use the bot")
 CATALOG: tuple[Command, ...] = (
     LIQ,
     TOP,
+    FUNDING,
+    OI,
     THRESHOLD,
     WATCH,
     UNWATCH,
+    FUNDINGALERT,
     MUTE,
     UNMUTE,
     SETTINGS,

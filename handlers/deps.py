@@ -12,6 +12,7 @@ from bot.chat_service import ChatService
 from bot.config import Settings
 from bot.coverage import VenueCoverage
 from bot.health import SourceHealth
+from bot.market.state import MarketState
 from bot.totals_index import TotalsIndex
 
 CoverageMap = Mapping[str, VenueCoverage]
@@ -43,6 +44,9 @@ class HandlerDeps:
     # Coins the venues list in their reference data (Bybit symbols, OKX contracts): a coin
     # may be watched before its first liquidation.
     known_coins: Callable[[], AbstractSet[str]] = field(default=frozenset)
+    # Funding, open interest and mark prices from the market poller (None: not polled;
+    # /funding and /oi say so and /liq has no market context).
+    market: MarketState | None = None
 
     async def coverage_of(self, window_ms: int, end_ms: int) -> CoverageMap:
         """Coverage of the window of ``window_ms`` ending at ``end_ms`` (any provider kind)."""

@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler
 from bot.amounts import ArgError, normalize_coin, parse_window
 from bot.events import WINDOWS
 from bot.format_totals import format_liq, format_top
+from bot.market_lookup import window_context
 from handlers.catalog import LIQ, TOP
 from handlers.command import Request, UsageError, command_handler
 from handlers.deps import HandlerDeps
@@ -105,7 +106,10 @@ async def liq(req: Request) -> str:
         for w in CONTEXT_WINDOWS
         if w != args.window
     ]
-    return format_liq(main, beside, now, args.coin)
+    context = None
+    if deps.market is not None:
+        context = await window_context(deps.market, main, now, args.coin)
+    return format_liq(main, beside, now, args.coin, context=context)
 
 
 async def top(req: Request) -> str:

@@ -15,6 +15,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.chat_service import ChatService
 from bot.config import Settings
 from bot.health import SourceHealth
+from bot.market.state import MarketState
 from bot.totals_index import TotalsIndex
 from handlers import HandlerDeps, register
 from handlers.deps import CoverageProvider, no_coverage
@@ -96,6 +97,7 @@ async def chat_bot(
     max_watches: int = 30,
     configure: Callable[[ChatService], None] | None = None,
     known_coins: frozenset[str] = frozenset(),
+    market: MarketState | None = None,
 ) -> AsyncIterator[ChatBot]:
     """Start fake server, DB thread and the polling Application; stop them all after."""
     clock = clock or Clock()
@@ -115,6 +117,7 @@ async def chat_bot(
         coverage=coverage,
         now_ms=clock,
         known_coins=lambda: known_coins,
+        market=market,
     )
     async with FakeBotApi(token=TOKEN) as fake:
         app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).build()

@@ -118,6 +118,9 @@ def test_commands_fit_telegrams_menu_rules() -> None:
         "settings",
         "status",
         "help",
+        "funding",
+        "oi",
+        "fundingalert",
     }
     for name, description in COMMANDS:
         assert name.islower() and name.isascii() and 1 <= len(name) <= 32
