@@ -21,7 +21,7 @@ from bot.market.records import (
     price_change,
 )
 from storage.db import DbThread
-from storage.market import DENSE_MS, read_coin_at, read_market_at
+from storage.market import read_coin_at, read_market_at, resolution_at
 
 # Snapshots stale for this long are forgotten (delisted symbols, a venue switched off).
 FORGET_MS = 24 * HOUR_MS
@@ -104,12 +104,10 @@ class MarketState:
         return now - max(times) if times else None
 
     def _history_limits(self, ts_ms: int, now: int) -> tuple[int, int]:
-        """(max gap to the poll before ``ts_ms``, fill window) for stored history: polls
-        older than 48 h are hourly."""
+        """(max gap to the poll before ``ts_ms``, fill window) for stored history, which
+        is thinned with age (storage.market.THINNING)."""
         fill = self.stale_after_ms
-        if now - ts_ms > DENSE_MS - HOUR_MS:
-            return HOUR_MS + fill, fill
-        return fill, fill
+        return resolution_at(now - ts_ms) + fill, fill
 
     async def coin_at(self, coin: str, ts_ms: int) -> CoinMarket | None:
         """The coin as stored at the last poll at or before ``ts_ms``; None when there was

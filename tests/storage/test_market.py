@@ -15,8 +15,9 @@ from storage.market import (
     poll_times,
     prune_market,
     read_coin_at,
-    read_coin_series,
+    read_coins,
     read_market_at,
+    resolution_at,
     write_market,
 )
 
@@ -70,8 +71,9 @@ def test_round_trip_every_field(db: Database) -> None:
     assert btc.funding_8h == pytest.approx(expected, rel=1e-12)
     pepe = read_coin_at(db, "PEPE", T0, FILL, FILL)
     assert pepe is not None and [astuple(s) for s in pepe.venues] == [astuple(snaps[2])]
-    assert read_coin_series(db, "BTC", T0, T0 + 1) == [
-        (T0, btc.oi_usd, btc.funding_8h, btc.mark_price)
+    assert read_coins(db, T0) == [
+        ("BTC", btc.oi_usd, btc.funding_8h, btc.mark_price),
+        ("PEPE", None, None, None),
     ]
 
 
@@ -118,30 +120,43 @@ def test_write_is_one_transaction(db: Database) -> None:
     assert db.execute("SELECT count(*) FROM market_symbols").fetchone()[0] == 0
 
 
-def test_prune_thins_to_hourly_after_48h_and_expires_after_30_days(db: Database) -> None:
+def test_prune_thins_with_age_and_expires_after_30_days(db: Database) -> None:
     now = T0 + 40 * DAY_MS
     times = [now - 31 * DAY_MS + k * 20 * MINUTE_MS for k in range(3)]  # expired
-    old_hour = now - 3 * DAY_MS  # an hour boundary: polls at :00, :10, ... :50
+    old_hour = now - 3 * DAY_MS  # an hour boundary: polls at :00, :10, ... :50 -> 1 kept
     times += [old_hour + k * 10 * MINUTE_MS for k in range(6)]
-    recent = now - 47 * HOUR_MS  # dense, kept as is
+    mid = now - 10 * HOUR_MS  # 6..48 h old: one per 5 minutes -> :00 and :05 kept
+    times += [mid + k * MINUTE_MS for k in range(10)]
+    recent = now - 5 * HOUR_MS  # dense, kept as is
     times += [recent + k * MINUTE_MS for k in range(5)]
     for t in times:
-        store(
-            db,
-            t,
-            [snap("bybit", "BTCUSDT", "BTC", t, 1e9), snap("okx", "ETH-USDT-SWAP", "ETH", t, 5e8)],
-        )
+        pair = [
+            snap("bybit", "BTCUSDT", "BTC", t, 1e9),
+            snap("okx", "ETH-USDT-SWAP", "ETH", t, 5e8),
+        ]
+        store(db, t, pair)
     stats = prune_market(db, now)
-    assert (stats.thinned, stats.expired) == (5, 3)
-    kept = [old_hour] + [recent + k * MINUTE_MS for k in range(5)]
+    assert (stats.thinned, stats.expired) == (5 + 8, 3)
+    kept = [old_hour, mid, mid + 5 * MINUTE_MS] + [recent + k * MINUTE_MS for k in range(5)]
     assert poll_times(db) == kept
-    assert [
-        r[0] for r in db.execute("SELECT DISTINCT ts_ms FROM market_snapshots ORDER BY 1")
-    ] == kept
-    assert [r[0] for r in db.execute("SELECT DISTINCT ts_ms FROM market_coins ORDER BY 1")] == kept
+    distinct = "SELECT DISTINCT ts_ms FROM {} ORDER BY 1"
+    assert [r[0] for r in db.execute(distinct.format("market_snapshots"))] == kept
+    assert [r[0] for r in db.execute(distinct.format("market_coins"))] == kept
     assert db.execute("SELECT count(*) FROM market_snapshots").fetchone()[0] == 2 * len(kept)
     again = prune_market(db, now)
     assert (again.thinned, again.expired) == (0, 0)
+    # a day later the 5-minute polls are older than 48 h: only the hour's first stays
+    later = prune_market(db, now + 2 * DAY_MS)
+    assert later.thinned == 1 + 4
+    assert poll_times(db)[:2] == [old_hour, mid]
     # the hourly poll still answers "coin at T" with an hour's tolerance
     at = read_coin_at(db, "BTC", old_hour + 50 * MINUTE_MS, HOUR_MS + FILL, FILL)
     assert at is not None and at.ts_ms == old_hour
+
+
+@pytest.mark.parametrize(
+    ("age", "step"),
+    [(0, 0), (6 * HOUR_MS, 0), (6 * HOUR_MS + 1, 5 * MINUTE_MS), (48 * HOUR_MS + 1, HOUR_MS)],
+)
+def test_resolution_at(age: int, step: int) -> None:
+    assert resolution_at(age) == step
