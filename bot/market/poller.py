@@ -4,8 +4,10 @@ Each venue is polled concurrently and independently: a venue that times out, ans
 HTTP error or garbage is counted in its health, logged once per failure streak and tried
 again next cycle, while the others are stored. Per venue:
 - Binance: ``premiumIndex`` (all symbols) every cycle; ``fundingInfo`` hourly (intervals);
-  ``openInterest`` per symbol only for the focus coins, a bounded number per cycle, the
-  oldest readings first, so request weight stays a few percent of the 2,400/min limit.
+  ``openInterest`` per symbol only for the focus coins (``focus_coins()``, e.g. the top
+  liquidated and watched coins, then the coins with the most open interest elsewhere), a
+  bounded number per cycle, the oldest readings first, so request weight stays a few
+  percent of the 2,400/min limit (and none while Binance reports half of it used).
 - Bybit: ``tickers`` every cycle; ``instruments-info`` hourly, only while some ticker has
   no ``fundingIntervalHour``.
 - OKX: ``funding-rate?instId=ANY`` and ``open-interest`` (both needed), ``mark-price``.
@@ -36,6 +38,7 @@ from storage.market import write_market
 
 log = logging.getLogger(__name__)
 
+WEIGHT_LIMIT = 2400  # Binance USD-M REQUEST_WEIGHT per minute and IP
 _MAX_PAGES = 5  # Bybit instruments: ~600 linear symbols fit one 1,000-row page
 
 
@@ -79,6 +82,7 @@ class PollStats:
     coins: int = 0
     stored: bool = False
     wall_ms: float = 0.0
+    skipped: bool = False  # the previous cycle was still running
 
 
 @dataclass(slots=True)
@@ -109,6 +113,7 @@ class MarketPoller:
         request_timeout_s: float = 10.0,
         oi_per_cycle: int = 40,
         oi_symbols_max: int = 120,
+        top_oi_coins: int = 30,
         oi_weight_per_min: float = 240.0,
         refdata_interval_ms: int = HOUR_MS,
     ) -> None:
@@ -124,6 +129,9 @@ class MarketPoller:
         budget = int(oi_weight_per_min * settings.funding_poll_s / 60.0)
         self.oi_per_cycle = max(1, min(oi_per_cycle, budget))
         self.oi_symbols_max = oi_symbols_max
+        self.top_oi_coins = top_oi_coins
+        self._binance_weight = 0  # X-MBX-USED-WEIGHT-1M of the last answer
+        self._busy = False
         self._oi_budget_s = max(1.0, min(20.0, settings.funding_poll_s / 2))
         self._refdata_ms = refdata_interval_ms
         self._coins = {v: CoinCache() for v in settings.exchanges}
@@ -143,6 +151,18 @@ class MarketPoller:
         started = time.perf_counter()
         ts = self._clock()
         stats = PollStats(ts_ms=ts)
+        if self._busy:  # a slow cycle overlapping the next tick: never two at once
+            stats.skipped = True
+            return stats
+        self._busy = True
+        try:
+            await self._cycle(ts, stats)
+        finally:
+            self._busy = False
+        stats.wall_ms = (time.perf_counter() - started) * 1000
+        return stats
+
+    async def _cycle(self, ts: int, stats: PollStats) -> None:
         venues = list(self.health)
         outcomes = await asyncio.gather(*(self._poll_venue(v, ts) for v in venues))
         snapshots: list[MarketSnapshot] = []
@@ -165,8 +185,6 @@ class MarketPoller:
                     stats.stored = True
                 except Exception as exc:  # storage trouble must not stop the job
                     log.warning("market: storing the poll failed: %s", describe(exc))
-        stats.wall_ms = (time.perf_counter() - started) * 1000
-        return stats
 
     async def _poll_venue(self, venue: str, ts: int) -> _Outcome:
         out = _Outcome()
@@ -216,6 +234,9 @@ class MarketPoller:
     async def _get(self, venue: str, path: str) -> str:
         url = self.settings.rest_url(venue) + path
         async with self._session.get(url, timeout=self._timeout) as resp:
+            if venue == "binance":
+                used = resp.headers.get("X-MBX-USED-WEIGHT-1M", "")
+                self._binance_weight = int(used) if used.isdigit() else 0
             if resp.status in (418, 429):
                 retry = resp.headers.get("Retry-After", "")
                 wait = float(retry) if retry.isdigit() else 60.0
@@ -275,6 +296,7 @@ class MarketPoller:
         except Exception as exc:
             log.warning("market: focus_coins failed: %s", describe(exc))
             focus = []
+        focus += [m.coin for m in self.state.coins(ts)[: self.top_oi_coins] if m.oi_usd]
         by_coin: dict[str, list[str]] = {}
         cache = self._coins["binance"]
         for symbol in symbols:
@@ -292,6 +314,9 @@ class MarketPoller:
     ) -> None:
         targets = self._oi_targets(snaps, ts)
         if not targets:
+            return
+        if self._binance_weight > WEIGHT_LIMIT // 2:
+            log.debug("market: binance weight %d used: no open interest now", self._binance_weight)
             return
         gate = asyncio.Semaphore(4)
         errors: list[str] = []

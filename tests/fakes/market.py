@@ -68,13 +68,13 @@ class FakeMarketRest:
         if path in self.status:
             return web.Response(status=self.status[path], text="error", headers=headers)
         if path in self.raw:
-            return web.Response(text=self.raw[path], content_type="application/json")
-        if path not in self.bodies:
+            text = self.raw[path]
+        elif path in self.bodies:
+            body = self.bodies[path]
+            text = json.dumps(body(request.query) if callable(body) else body)
+        else:
             return web.Response(status=404, text="not found")
-        body = self.bodies[path]
-        if callable(body):
-            body = body(request.query)
-        return web.Response(text=json.dumps(body), content_type="application/json")
+        return web.Response(text=text, content_type="application/json", headers=headers)
 
 
 # -- Binance ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """MarketPoller against fake Binance, Bybit and OKX REST servers on 127.0.0.1."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -289,3 +290,41 @@ async def test_funding_info_failure_leaves_interval_unknown(rig: Rig) -> None:
     assert all(
         s.funding_interval_h == 8.0 for s in rig.state.snapshots("BTC") if s.venue == "binance"
     )
+
+
+async def test_open_interest_also_for_the_largest_coins_elsewhere(rig: Rig) -> None:
+    rig.focus = []
+    rig.binance.bodies["/fapi/v1/premiumIndex"].append(
+        binance_premium("MYXUSDT", "1.5", "0.0001", NEXT)
+    )
+    rig.binance.bodies["/fapi/v1/openInterest"] = binance_open_interest(
+        {**BINANCE_OI, "MYXUSDT": "2000"}
+    )
+    poller = rig.poller(top_oi_coins=2)
+    await poller.poll_once()
+    assert rig.binance.count("/fapi/v1/openInterest") == 0  # nothing known yet
+    rig.clock.now = T0 + 60_000
+    await poller.poll_once()
+    asked = sorted(r.split("=")[1] for r in rig.binance.requests if "openInterest" in r)
+    # BTC and MYX lead by open interest on Bybit/OKX; ETH (no OI anywhere) is not asked
+    assert asked == ["BTCUSDC", "BTCUSDT", "MYXUSDT"]
+
+
+async def test_no_open_interest_while_binance_weight_is_high(rig: Rig) -> None:
+    rig.binance.headers["/fapi/v1/premiumIndex"] = {"X-MBX-USED-WEIGHT-1M": "1300"}
+    poller = rig.poller()
+    stats = await poller.poll_once()
+    assert stats.oi_requests == 0 and stats.snapshots["binance"] == 4
+    assert rig.binance.count("/fapi/v1/openInterest") == 0
+    rig.binance.headers["/fapi/v1/premiumIndex"] = {"X-MBX-USED-WEIGHT-1M": "40"}
+    rig.clock.now = T0 + 60_000
+    assert (await poller.poll_once()).oi_requests == 3
+
+
+async def test_overlapping_cycles_are_skipped(rig: Rig) -> None:
+    rig.okx.delay_s["/api/v5/public/mark-price"] = 0.3
+    poller = rig.poller()
+    first, second = await asyncio.gather(poller.poll_once(), poller.poll_once())
+    assert not first.skipped and first.snapshots["okx"] == 1
+    assert second.skipped and second.snapshots == {}
+    assert rig.okx.count("/api/v5/public/mark-price") == 1
