@@ -18,6 +18,7 @@ from bot.sources.symbols import (
     brief,
     epoch_ms,
     finite_product,
+    loads,
     nonempty_str,
     positive,
 )
@@ -36,6 +37,7 @@ HEARTBEAT: Final = Heartbeat(text="ping", interval_s=20.0, silence_limit_s=60.0)
 
 _CONTROL_EVENTS: Final = ("subscribe", "unsubscribe", "channel-conn-count")
 _NOTICE_EVENTS: Final = ("error", "notice", "channel-conn-count-error")
+_INF: Final = float("inf")
 
 
 class OkxSource:
@@ -78,7 +80,7 @@ class OkxSource:
         """
         result = RestResult()
         try:
-            msg = json.loads(body)
+            msg = loads(body)
         except (ValueError, RecursionError):
             return _rest_reject(result, "instruments body is not JSON")
         if not isinstance(msg, dict) or msg.get("code") != "0":
@@ -103,11 +105,12 @@ class OkxSource:
             result.control = True
             return result
         try:
-            msg = json.loads(text)
+            msg = loads(text)
         except (ValueError, RecursionError):
             result.reject("invalid json")
             return result
-        if not isinstance(msg, dict):
+        # type() rather than isinstance(): decoded JSON has exact types, and it is cheaper.
+        if type(msg) is not dict:
             result.reject(f"message is not an object: {brief(msg)}")
             return result
         event = msg.get("event")
@@ -124,71 +127,82 @@ class OkxSource:
             return result
         arg = msg.get("arg")
         data = msg.get("data")
-        if not isinstance(arg, dict) or arg.get("channel") != CHANNEL:
+        if type(arg) is not dict or arg.get("channel") != CHANNEL:
             result.reject(f"unexpected channel {brief(arg)}")
-        elif not isinstance(data, list) or not data:
+        elif type(data) is not list or not data:
             result.reject(f"liquidation data is not a non-empty list: {brief(data)}")
         else:
-            for item in data:
-                self._item(item, result)
+            self._items(data, result)
         return result
 
-    def _item(self, item: Any, result: ParseResult) -> None:
-        details = item.get("details") if isinstance(item, dict) else None
-        if not isinstance(details, list) or not details:
-            result.reject(f"item without details: {brief(item)}")
-            return
-        inst_id = nonempty_str(item.get("instId"))
-        contract = self._contracts.get(inst_id) if inst_id is not None else None
-        if inst_id is None or contract is None:
-            # One reject per detail: each would have been an event.
-            for _ in details:
-                result.reject(f"unknown instrument {brief(item.get('instId'))}")
-            return
-        coin = self._coins.coin(inst_id)
-        linear, size = contract
-        for detail in details:
-            self._event(inst_id, coin, linear, size, detail, result)
-
-    def _event(
-        self, inst_id: str, coin: str, linear: bool, size: float, d: Any, result: ParseResult
-    ) -> None:
-        if not isinstance(d, dict):
-            result.reject(f"detail is not an object: {brief(d)}")
-            return
-        pos = d.get("posSide")
-        if pos == "long":
-            side = LONG
-        elif pos == "short":
-            side = SHORT
-        elif pos == "net" or pos == "" or pos is None:
-            order_side = d.get("side")
-            if order_side == "sell":
-                side = LONG
-            elif order_side == "buy":
-                side = SHORT
-            else:
-                result.reject(f"bad side {brief(order_side)} for net position")
-                return
-        else:
-            result.reject(f"bad posSide {brief(pos)}")
-            return
-        sz = positive(d.get("sz"))
-        price = positive(d.get("bkPx"))
-        ts = epoch_ms(d.get("ts"))
-        if sz is None or price is None or ts is None or not coin:
-            result.reject(f"bad liquidation detail: {brief(d)}")
-            return
-        if linear:
-            qty = finite_product(sz, size)
-            usd = None if qty is None else finite_product(qty, price)
-        else:
-            usd = finite_product(sz, size)
-            qty = None if usd is None else finite_product(usd / price)
-        if qty is None or usd is None:
-            result.reject(f"bad notional: {brief(d)}")
-            return
-        result.events.append(Liquidation(VENUE, inst_id, coin, side, price, qty, usd, ts))
+    def _items(self, items: list[Any], result: ParseResult) -> None:
+        # One loop with the readers inlined for the wire's usual types (the hot path of
+        # ingest); any other type goes through the strict readers in symbols.py.
+        append = result.events.append
+        contracts = self._contracts
+        cached_coin = self._coins.get
+        for item in items:
+            details = item.get("details") if type(item) is dict else None
+            if type(details) is not list or not details:
+                result.reject(f"item without details: {brief(item)}")
+                continue
+            inst_id: Any = item.get("instId")  # any JSON value until checked here
+            coin = cached_coin(inst_id) if type(inst_id) is str else None
+            if coin is None and nonempty_str(inst_id) is not None:
+                coin = self._coins.coin(inst_id)
+            contract = contracts.get(inst_id) if coin is not None else None
+            if contract is None:
+                # One reject per detail: each would have been an event.
+                for _ in details:
+                    result.reject(f"unknown instrument {brief(inst_id)}")
+                continue
+            linear, size = contract
+            for d in details:
+                if type(d) is not dict:
+                    result.reject(f"detail is not an object: {brief(d)}")
+                    continue
+                pos = d.get("posSide")
+                if pos == "long":
+                    side = LONG
+                elif pos == "short":
+                    side = SHORT
+                elif pos == "net" or pos == "" or pos is None:
+                    order_side = d.get("side")
+                    if order_side == "sell":
+                        side = LONG
+                    elif order_side == "buy":
+                        side = SHORT
+                    else:
+                        result.reject(f"bad side {brief(order_side)} for net position")
+                        continue
+                else:
+                    result.reject(f"bad posSide {brief(pos)}")
+                    continue
+                raw_sz = d.get("sz")
+                raw_px = d.get("bkPx")
+                if type(raw_sz) is str and type(raw_px) is str:
+                    try:
+                        sz = float(raw_sz)
+                        price = float(raw_px)
+                    except ValueError:
+                        sz = price = 0.0
+                else:
+                    sz = positive(raw_sz) or 0.0
+                    price = positive(raw_px) or 0.0
+                ts = epoch_ms(d.get("ts"))
+                if ts is None or not coin or not (0.0 < sz < _INF and 0.0 < price < _INF):
+                    result.reject(f"bad liquidation detail: {brief(d)}")
+                    continue
+                if linear:
+                    qty = sz * size
+                    usd = qty * price
+                else:
+                    usd = sz * size
+                    qty = usd / price
+                if not (0.0 < qty < _INF and 0.0 < usd < _INF):
+                    result.reject(f"bad notional: {brief(d)}")
+                    continue
+                append(Liquidation(VENUE, inst_id, coin, side, price, qty, usd, ts))
 
 
 def _contract(item: Any) -> tuple[str, tuple[bool, float]] | str:
