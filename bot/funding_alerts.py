@@ -46,6 +46,9 @@ TOP_COINS: Final = 20
 MIN_THRESHOLD: Final = 0.00001
 MAX_THRESHOLD: Final = 0.05
 
+# Entries (re)built between two yields to the event loop.
+SYNC_BATCH: Final = 2000
+
 # Evaluator entry id: (chat_id, "funding", coin).
 EntryKey = tuple[int, str, str]
 
@@ -135,6 +138,7 @@ class FundingAlerts:
         self.evaluator = rules.Evaluator()
         self.stats = FundingStats()
         self._entries: set[EntryKey] = set()
+        self._synced: object = None  # what _sync last built the entries from
         self._states: dict[StateKey, RuleState] = {}
         self._versions: dict[int, int] = {}  # chat_id -> updated_ms of the setting loaded
         self._unsaved_states: dict[StateKey, RuleState] = {}
@@ -154,7 +158,7 @@ class FundingAlerts:
                 if c.funding_8h is not None and now - c.ts_ms <= self.market.stale_after_ms
             }
             self._refresh(targets, loaded)
-            self._sync(targets, top_by_oi(fresh.values(), self.top_n))
+            await self._sync(targets, top_by_oi(fresh.values(), self.top_n))
             values: dict[rules.TotalsKey, float] = {
                 (coin, FUNDING_WINDOW): abs(c.funding_8h or 0.0) for coin, c in fresh.items()
             }
@@ -163,7 +167,13 @@ class FundingAlerts:
             self._unsaved_messages += self._compose(alerts, fresh, muted)
             for entry, state in self.evaluator.take_changed().items():
                 chat_id, _, coin = cast(EntryKey, entry)
-                self._states[(chat_id, coin)] = self._unsaved_states[(chat_id, coin)] = state
+                key = (chat_id, coin)
+                old = self._states.get(key)
+                # Armed is what a missing row means too: a chat's first poll adds 20+
+                # armed entries, none of them worth a write.
+                if state.level == 0 and (old is None or old.level == 0):
+                    continue
+                self._states[key] = self._unsaved_states[key] = state
             rows = await self._save(now)
             self.stats.polls += 1
         if rows and self.sender is not None:
@@ -182,19 +192,30 @@ class FundingAlerts:
             for entry in [e for e in self._entries if e[0] in drop]:
                 self.evaluator.remove(entry)  # re-added by _sync with the reloaded state
                 self._entries.discard(entry)
+            self._synced = None
             self._states = {k: s for k, s in self._states.items() if k[0] not in drop}
             self._states.update(loaded)
         self._versions = listening
 
-    def _sync(self, targets: Sequence[FundingTarget], top: Sequence[str]) -> None:
+    async def _sync(self, targets: Sequence[FundingTarget], top: Sequence[str]) -> None:
         """Make the evaluator hold exactly one entry per (chat, top or watched coin)."""
+        # Between most polls nothing changed: skip rebuilding 20+ entries per chat.
+        signature = (
+            tuple((t.chat_id, t.threshold, t.watched) for t in targets),
+            frozenset(top),
+        )
+        if signature == self._synced:
+            return
+        self._synced = signature
         desired: dict[EntryKey, float] = {}
         for t in targets:
             for coin in (*top, *t.watched):
                 desired[(t.chat_id, FUNDING_KIND, coin)] = t.threshold
         for entry in self._entries - desired.keys():
             self.evaluator.remove(entry)  # its state stays in _states for when it returns
-        for entry, threshold in desired.items():
+        for i, (entry, threshold) in enumerate(desired.items()):
+            if i % SYNC_BATCH == SYNC_BATCH - 1:
+                await asyncio.sleep(0)  # thousands of chats: let the bot answer meanwhile
             if entry in self.evaluator and self.evaluator.spec(entry).threshold == threshold:
                 continue
             chat_id, _, coin = entry
