@@ -27,8 +27,10 @@ import aiohttp
 
 from bot.config import Settings
 from bot.events import HOUR_MS
-from bot.feed import NETWORK_ERRORS, describe, wall_ms
+from bot.feed import describe, wall_ms
 from bot.market import binance, bybit, okx
+from bot.market.fetch import EXPECTED, RateLimited, RestGetter, VenueFailure, require
+from bot.market.oi_focus import OpenInterestBook
 from bot.market.records import MarketSnapshot
 from bot.market.state import MarketState
 from bot.market.wire import Parsed
@@ -40,21 +42,6 @@ log = logging.getLogger(__name__)
 
 WEIGHT_LIMIT = 2400  # Binance USD-M REQUEST_WEIGHT per minute and IP
 _MAX_PAGES = 5  # Bybit instruments: ~600 linear symbols fit one 1,000-row page
-
-
-class VenueFailure(Exception):
-    """A required request of a venue's cycle failed (the reason is one log line)."""
-
-
-class RateLimited(VenueFailure):
-    """The venue answered 429/418; ``retry_after_s`` is how long to leave it alone."""
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-_EXPECTED: tuple[type[BaseException], ...] = (VenueFailure, *NETWORK_ERRORS)
 
 
 @dataclass(slots=True)
@@ -120,25 +107,21 @@ class MarketPoller:
         self.settings = settings
         self.state = state
         self.health: dict[str, VenueHealth] = {v: VenueHealth() for v in settings.exchanges}
-        self._session = session
         self._dbt = dbt
         self._focus = focus_coins
         self._clock = clock
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._http = RestGetter(settings, session, request_timeout_s)
         # Never more OI requests per minute than the weight budget, whatever the interval.
         budget = int(oi_weight_per_min * settings.funding_poll_s / 60.0)
-        self.oi_per_cycle = max(1, min(oi_per_cycle, budget))
-        self.oi_symbols_max = oi_symbols_max
+        max_age_ms = int(settings.funding_poll_s * 1000 * 5)
+        self.oi = OpenInterestBook(max(1, min(oi_per_cycle, budget)), oi_symbols_max, max_age_ms)
         self.top_oi_coins = top_oi_coins
-        self._binance_weight = 0  # X-MBX-USED-WEIGHT-1M of the last answer
         self._busy = False
         self._oi_budget_s = max(1.0, min(20.0, settings.funding_poll_s / 2))
         self._refdata_ms = refdata_interval_ms
         self._coins = {v: CoinCache() for v in settings.exchanges}
         self._binance_intervals: dict[str, float] | None = None
         self._binance_intervals_ms = 0
-        self._binance_oi: dict[str, tuple[float, int]] = {}  # symbol -> (oi, read at)
-        self.oi_max_age_ms = int(settings.funding_poll_s * 1000 * 5)
         self._bybit_intervals: dict[str, float] | None = None
         self._bybit_intervals_ms = 0
 
@@ -204,7 +187,7 @@ class MarketPoller:
             h.paused_until_ms = ts + int(exc.retry_after_s * 1000)
             out.snapshots.clear()
             out.errors.append(str(exc))
-        except _EXPECTED as exc:
+        except EXPECTED as exc:
             out.snapshots.clear()
             out.errors.append(describe(exc))
         except Exception as exc:  # a bug must cost one venue one cycle, not the job
@@ -231,28 +214,6 @@ class MarketPoller:
             log.info("market: %s poll recovered after %d failed cycle(s)", venue, h.streak)
             h.streak = 0
 
-    async def _get(self, venue: str, path: str) -> str:
-        url = self.settings.rest_url(venue) + path
-        async with self._session.get(url, timeout=self._timeout) as resp:
-            if venue == "binance":
-                used = resp.headers.get("X-MBX-USED-WEIGHT-1M", "")
-                self._binance_weight = int(used) if used.isdigit() else 0
-            if resp.status in (418, 429):
-                retry = resp.headers.get("Retry-After", "")
-                wait = float(retry) if retry.isdigit() else 60.0
-                raise RateLimited(f"{path}: HTTP {resp.status}", max(wait, 60.0))
-            body = await resp.text()
-            if resp.status != 200:
-                raise VenueFailure(f"{path}: HTTP {resp.status}")
-            return body
-
-    @staticmethod
-    def _usable(path: str, parsed: Parsed[Any]) -> None:
-        if parsed.error is not None:
-            raise VenueFailure(f"{path}: {parsed.error}")
-        if not parsed.items:
-            raise VenueFailure(f"{path}: no usable rows")
-
     # -- Binance ------------------------------------------------------------------------
 
     async def _binance(self, ts: int, out: _Outcome) -> None:
@@ -260,24 +221,24 @@ class MarketPoller:
             await self._binance_funding_info(ts, out)
         path = binance.PREMIUM_INDEX_PATH
         parsed = binance.parse_premium_index(
-            await self._get("binance", path), ts, self._binance_intervals, self._coins["binance"]
+            await self._http.get("binance", path),
+            ts,
+            self._binance_intervals,
+            self._coins["binance"],
         )
         out.note(path, parsed)
-        self._usable(path, parsed)
+        require(path, parsed)
         await self._binance_open_interest(parsed.items, ts, out)
-        for symbol, snap in parsed.items.items():
-            reading = self._binance_oi.get(symbol)
-            if reading is not None and ts - reading[1] <= self.oi_max_age_ms:
-                binance.with_open_interest(snap, reading[0])
+        self.oi.apply(parsed.items, ts)
         out.snapshots.extend(parsed.items.values())
 
     async def _binance_funding_info(self, ts: int, out: _Outcome) -> None:
         path = binance.FUNDING_INFO_PATH
         try:
-            parsed = binance.parse_funding_info(await self._get("binance", path))
+            parsed = binance.parse_funding_info(await self._http.get("binance", path))
         except RateLimited:
             raise
-        except _EXPECTED as exc:
+        except EXPECTED as exc:
             out.errors.append(describe(exc))
             return
         out.note(path, parsed)
@@ -288,35 +249,24 @@ class MarketPoller:
         self._binance_intervals = parsed.items
         self._binance_intervals_ms = ts
 
-    def _oi_targets(self, symbols: Iterable[str], ts: int) -> list[str]:
-        """Binance symbols of the focus coins (in focus order, at most ``oi_symbols_max``),
-        the ones read longest ago first, at most ``oi_per_cycle``."""
+    def _focus_coins(self, ts: int) -> list[str]:
+        """The caller's focus coins, then the coins with the most open interest."""
         try:
-            focus = [c.upper() for c in self._focus()]
+            focus = [str(c) for c in self._focus()]
         except Exception as exc:
             log.warning("market: focus_coins failed: %s", describe(exc))
             focus = []
-        focus += [m.coin for m in self.state.coins(ts)[: self.top_oi_coins] if m.oi_usd]
-        by_coin: dict[str, list[str]] = {}
-        cache = self._coins["binance"]
-        for symbol in symbols:
-            by_coin.setdefault(cache.coin(symbol), []).append(symbol)
-        wanted: list[str] = []
-        for coin in dict.fromkeys(focus):
-            # USDT-margined first: the deepest book and the OI a trader means.
-            wanted.extend(sorted(by_coin.get(coin, ()), key=lambda s: (not s.endswith("USDT"), s)))
-        wanted = wanted[: self.oi_symbols_max]
-        wanted.sort(key=lambda s: self._binance_oi.get(s, (0.0, 0))[1])
-        return wanted[: self.oi_per_cycle]
+        return focus + [m.coin for m in self.state.coins(ts)[: self.top_oi_coins] if m.oi_usd]
 
     async def _binance_open_interest(
         self, snaps: dict[str, MarketSnapshot], ts: int, out: _Outcome
     ) -> None:
-        targets = self._oi_targets(snaps, ts)
+        targets = self.oi.targets(snaps, self._focus_coins(ts), self._coins["binance"])
         if not targets:
             return
-        if self._binance_weight > WEIGHT_LIMIT // 2:
-            log.debug("market: binance weight %d used: no open interest now", self._binance_weight)
+        if self._http.binance_weight > WEIGHT_LIMIT // 2:
+            used = self._http.binance_weight
+            log.debug("market: binance weight %d used: no open interest now", used)
             return
         gate = asyncio.Semaphore(4)
         errors: list[str] = []
@@ -328,21 +278,19 @@ class MarketPoller:
                 if limited:
                     return
                 try:
-                    parsed = binance.parse_open_interest(await self._get("binance", path))
+                    parsed = binance.parse_open_interest(await self._http.get("binance", path))
                 except RateLimited as exc:
                     limited.append(exc)
                     return
-                except _EXPECTED as exc:
+                except EXPECTED as exc:
                     errors.append(describe(exc))
                     return
             out.note(path, parsed)
             value = parsed.items.get(symbol)
             if parsed.error is not None:
                 errors.append(f"{path}: {parsed.error}")
-            elif value is not None:
-                self._binance_oi[symbol] = (value, ts)
-            elif parsed.rejects == 0:  # open interest 0: nothing to weigh
-                self._binance_oi.pop(symbol, None)
+            elif value is not None or parsed.rejects == 0:  # None: open interest 0
+                self.oi.record(symbol, value, ts)
 
         out.oi_requests += len(targets)
         try:
@@ -362,10 +310,10 @@ class MarketPoller:
     async def _bybit(self, ts: int, out: _Outcome) -> None:
         path = bybit.TICKERS_PATH
         parsed = bybit.parse_tickers(
-            await self._get("bybit", path), ts, self._bybit_intervals, self._coins["bybit"]
+            await self._http.get("bybit", path), ts, self._bybit_intervals, self._coins["bybit"]
         )
         out.note(path, parsed)
-        self._usable(path, parsed)
+        require(path, parsed)
         missing = [s for s in parsed.items.values() if s.funding_interval_h is None]
         due = ts - self._bybit_intervals_ms >= self._refdata_ms
         if missing and (self._bybit_intervals is None or due):
@@ -380,7 +328,7 @@ class MarketPoller:
         path = bybit.INSTRUMENTS_PATH
         try:
             for _ in range(_MAX_PAGES):
-                parsed = bybit.parse_instruments(await self._get("bybit", path))
+                parsed = bybit.parse_instruments(await self._http.get("bybit", path))
                 out.note(bybit.INSTRUMENTS_PATH, parsed)
                 if parsed.error is not None:
                     raise VenueFailure(f"instruments-info: {parsed.error}")
@@ -390,7 +338,7 @@ class MarketPoller:
                 path = f"{bybit.INSTRUMENTS_PATH}&cursor={parsed.cursor}"
         except RateLimited:
             raise
-        except _EXPECTED as exc:
+        except EXPECTED as exc:
             out.errors.append(describe(exc))
             return
         self._bybit_intervals = intervals
@@ -400,9 +348,9 @@ class MarketPoller:
 
     async def _okx(self, ts: int, out: _Outcome) -> None:
         funding_body, oi_body, mark_body = await asyncio.gather(
-            self._get("okx", okx.FUNDING_PATH),
-            self._get("okx", okx.OPEN_INTEREST_PATH),
-            self._get("okx", okx.MARK_PRICE_PATH),
+            self._http.get("okx", okx.FUNDING_PATH),
+            self._http.get("okx", okx.OPEN_INTEREST_PATH),
+            self._http.get("okx", okx.MARK_PRICE_PATH),
             return_exceptions=True,
         )
         for body in (funding_body, oi_body):
@@ -411,10 +359,10 @@ class MarketPoller:
         assert isinstance(funding_body, str) and isinstance(oi_body, str)
         funding = okx.parse_funding_rates(funding_body)
         out.note(okx.FUNDING_PATH, funding)
-        self._usable(okx.FUNDING_PATH, funding)
+        require(okx.FUNDING_PATH, funding)
         oi = okx.parse_open_interest(oi_body)
         out.note(okx.OPEN_INTEREST_PATH, oi)
-        self._usable(okx.OPEN_INTEREST_PATH, oi)
+        require(okx.OPEN_INTEREST_PATH, oi)
         marks: dict[str, float] = {}
         if isinstance(mark_body, RateLimited):
             raise mark_body
