@@ -49,6 +49,11 @@ async def _summary_job(context: Context) -> None:
     print(line, flush=True)
 
 
+async def _market_job(context: Context) -> None:
+    core: Core = context.job.data  # type: ignore[union-attr,assignment]
+    await core.poll_market()
+
+
 async def _prune_job(context: Context) -> None:
     core: Core = context.job.data  # type: ignore[union-attr,assignment]
     try:
@@ -82,6 +87,14 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
     assert jq is not None, "python-telegram-bot[job-queue] is a dependency"
     jq.run_repeating(
         _flush_job, FLUSH_INTERVAL_S, data=core, name="flush", job_kwargs=_job_kwargs(1)
+    )
+    jq.run_repeating(
+        _market_job,
+        core.settings.funding_poll_s,
+        first=1,
+        data=core,
+        name="market",
+        job_kwargs=_job_kwargs(core.settings.funding_poll_s),
     )
     jq.run_repeating(
         _prune_job,

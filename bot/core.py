@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -21,6 +21,8 @@ from bot.events import HOUR_MS, MINUTE_MS, WINDOWS
 from bot.feed import FeedRunner
 from bot.health import SourceHealth
 from bot.ingest import Ingestor, Listener
+from bot.market.poller import MarketPoller
+from bot.market.state import MarketState
 from bot.refdata import RefDataPoller
 from bot.sources import make_source
 from bot.sources.base import VenueSource
@@ -30,6 +32,7 @@ from bot.totals_result import Totals, window_bounds
 from bot.uptime_recorder import StorageUptime
 from storage.buckets import prune
 from storage.db import DbThread
+from storage.market import prune_market
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ INDEX_SPAN_MS = WINDOWS["7d"] + HOUR_MS
 # Minute buckets outlive raw events: they are all totals need, and they are small.
 BUCKET_KEEP_DAYS = 90
 DAY_MS = 24 * HOUR_MS
+FOCUS_TOP = 30  # coins whose Binance open interest is polled (plus watched ones)
 
 
 def now_ms() -> int:
@@ -55,6 +59,12 @@ class Core:
     ingestor: Ingestor
     sources: dict[str, VenueSource]
     health: dict[str, SourceHealth]
+    market: MarketState
+    poller: MarketPoller | None = None
+    # Called after every market poll (funding alerts); each failure is logged, not raised.
+    market_listeners: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # Extra coins whose Binance open interest matters (the chats' watched coins).
+    focus_providers: list[Callable[[], Iterable[str]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -73,10 +83,16 @@ class Core:
         sources = {name: make_source(name, settings) for name in settings.exchanges}
         health = {name: SourceHealth(name) for name in settings.exchanges}
         ingestor = Ingestor(dbt, index, listeners)
-        return cls(settings, dbt, index, ingestor, sources, health)
+        market = MarketState(dbt, settings.funding_poll_s)
+        await market.load()
+        return cls(settings, dbt, index, ingestor, sources, health, market)
 
     def start_feeds(self, session: aiohttp.ClientSession) -> None:
-        """Start, per venue, the reference-data poller and the websocket runner."""
+        """Start, per venue, the reference-data poller and the websocket runner; create the
+        funding / open-interest poller (the JobQueue runs it)."""
+        self.poller = MarketPoller(
+            self.settings, session, self.market, self.dbt, focus_coins=self.focus_coins
+        )
         uptime = StorageUptime(self.dbt)
         for name, source in self.sources.items():
             runner = FeedRunner(source, session, self.ingestor.add, self.health[name], uptime)
@@ -86,6 +102,24 @@ class Core:
             self._tasks.append(asyncio.create_task(runner.run(), name=f"feed-{name}"))
             if source.rest_paths():
                 self._tasks.append(asyncio.create_task(poller.run(), name=f"refdata-{name}"))
+
+    def focus_coins(self) -> list[str]:
+        """The 30 coins with the most liquidations in 24 h, then every watched coin."""
+        coins = [coin for coin, _ in self.totals(WINDOWS["24h"]).top_coins(FOCUS_TOP)]
+        for provider in self.focus_providers:
+            coins.extend(c for c in provider() if c not in coins)
+        return coins
+
+    async def poll_market(self) -> None:
+        """One funding / open-interest cycle, then its listeners (funding alerts)."""
+        if self.poller is None:
+            return
+        await self.poller.poll_once()
+        for listener in self.market_listeners:
+            try:
+                await listener()
+            except Exception:  # one failing listener must not stop the others or the job
+                log.exception("market listener failed")
 
     async def flush(self) -> int:
         """Commit buffered events; a failure is logged in one line and retried next time."""
@@ -124,6 +158,7 @@ class Core:
         events_before = now - int(self.settings.retention_days * DAY_MS)
         buckets_before = now - int(max(BUCKET_KEEP_DAYS, self.settings.retention_days) * DAY_MS)
         n_events, n_buckets = await self.dbt.run(prune, events_before, buckets_before)
+        await self.dbt.run(prune_market, now)
         self.index.drop_before(now - INDEX_SPAN_MS)
         if n_events or n_buckets:
             log.info("pruned %d raw events and %d minute buckets", n_events, n_buckets)

@@ -18,6 +18,7 @@ from bot.alerting import AlertEngine
 from bot.chat_service import ChatService
 from bot.core import Core, now_ms
 from bot.delivery import Sender
+from bot.funding_alerts import FanoutSink, FundingAlerts
 from handlers import COMMANDS, HandlerDeps, register
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class TelegramParts:
     chats: ChatService
     engine: AlertEngine
     sender: Sender
+    funding: FundingAlerts
 
     async def start(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """After ``app.initialize()``: commands menu, pending outbox, rules, then polling."""
@@ -59,10 +61,24 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
     chats = ChatService.from_settings(core.dbt, settings)
     sender = Sender(app.bot, core.dbt, chats=chats)
     engine = AlertEngine(
-        core.dbt, core.index, sender, coverage=core.coverage, settings=settings, now_ms=now_ms
+        core.dbt,
+        core.index,
+        sender,
+        coverage=core.coverage,
+        settings=settings,
+        now_ms=now_ms,
+        market=core.market,
     )
-    chats.attach(engine)
+    funding = FundingAlerts(core.dbt, core.market, sender, now_ms=now_ms)
+    chats.attach(FanoutSink(engine, funding))
     core.ingestor.listeners.append(engine.poke)
+    core.market_listeners.append(funding.on_poll)
+
+    def watched_coins() -> set[str]:
+        totals_needed = engine.evaluator.keys()  # (coin or None, window) per distinct rule
+        return {coin for coin, _window in totals_needed if coin}
+
+    core.focus_providers.append(watched_coins)
     register(
         app,
         HandlerDeps(
@@ -73,6 +89,7 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
             coverage=core.coverage,
             now_ms=now_ms,
             known_coins=core.known_coins,
+            market=core.market,
         ),
     )
     jq = app.job_queue
@@ -84,4 +101,4 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
         name="alerts",
         job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": 1},
     )
-    return TelegramParts(chats, engine, sender)
+    return TelegramParts(chats, engine, sender, funding)
