@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from bot.events import Liquidation
+from storage.bulk import BulkInsert
 from storage.events import delete_events_before, insert_events
 
 BucketKey = tuple[int, str, str, str]
@@ -35,11 +36,13 @@ class BucketDelta:
 
 # Additive upsert. In an UPDATE every right-hand side sees the row as it was before the
 # statement, so the three max columns are decided against the same old ``max_usd``; on a
-# tie the liquidation already stored (the earlier batch) is kept.
-_UPSERT = """
-INSERT INTO minute_buckets
-    (minute_ms, venue, coin, side, usd, count, max_usd, max_ts, max_symbol)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+# tie the liquidation already stored (the earlier batch) is kept. A deltas mapping has
+# each key once, so many rows can share one statement.
+_UPSERT = BulkInsert(
+    "INSERT INTO minute_buckets"
+    " (minute_ms, venue, coin, side, usd, count, max_usd, max_ts, max_symbol)",
+    9,
+    """
 ON CONFLICT (minute_ms, venue, coin, side) DO UPDATE SET
     usd = usd + excluded.usd,
     count = count + excluded.count,
@@ -47,7 +50,8 @@ ON CONFLICT (minute_ms, venue, coin, side) DO UPDATE SET
     max_symbol =
         CASE WHEN excluded.max_usd > max_usd THEN excluded.max_symbol ELSE max_symbol END,
     max_usd = max(max_usd, excluded.max_usd)
-"""
+""",
+)
 
 _COLUMNS = "minute_ms, venue, coin, side, usd, count, max_usd, max_ts, max_symbol"
 
@@ -57,8 +61,9 @@ def write_batch(
 ) -> None:
     """Store raw ``events`` and add ``deltas`` to their buckets in ONE transaction.
 
-    Goes through the raw connection's ``executemany`` inside ``db.atomic()``: sqlite-utils
-    write helpers would commit per call and build dicts per row, several times slower.
+    Goes through the raw connection with multi-row statements inside ``db.atomic()``:
+    sqlite-utils write helpers would commit per call and build dicts per row, several
+    times slower.
     """
     rows = [
         (key[0], key[1], key[2], key[3], d.usd, d.count, d.max_usd, d.max_ts, d.max_symbol)
@@ -66,7 +71,7 @@ def write_batch(
     ]
     with db.atomic():
         insert_events(db.conn, events)
-        db.conn.executemany(_UPSERT, rows)
+        _UPSERT.run(db.conn, rows)
 
 
 def read_buckets(
