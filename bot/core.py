@@ -110,6 +110,10 @@ class Core:
             coins.extend(c for c in provider() if c not in coins)
         return coins
 
+    def market_health(self) -> dict[str, dict[str, object]]:
+        """Per venue, the funding / open-interest poll's health (empty before it starts)."""
+        return self.poller.snapshot() if self.poller is not None else {}
+
     async def poll_market(self) -> None:
         """One funding / open-interest cycle, then its listeners (funding alerts)."""
         if self.poller is None:

@@ -200,8 +200,10 @@ def format_settings(
     now_ms: int,
     default_rules: Mapping[str, float],
     max_watches: int,
+    funding_alert: float | None = None,
 ) -> str:
-    """/settings: subscription, mute, market thresholds and watches of this chat."""
+    """/settings: subscription, mute, market thresholds, watches and the funding alert
+    (``funding_alert``: the 8 h-equivalent magnitude, None when off)."""
     if settings is None:
         defaults = format_rules(RuleSpec(w, t) for w, t in default_rules.items())
         text = "This chat is not subscribed. /start subscribes it"
@@ -225,6 +227,11 @@ def format_settings(
     watches = [r.spec for r in settings.watches]
     lines += ["", f"<b>Watches</b> ({len(watches)} of {max_watches})"]
     lines.append(format_rules(watches) if watches else "None (add one: /watch BTC 50M 1h)")
+    lines += ["", "<b>Funding alert</b>"]
+    if funding_alert is None:
+        lines.append("Off (set one: /fundingalert 0.1%)")
+    else:
+        lines.append(f"At ±{funding_alert * 100:.4f}%/8h OI-weighted (/fundingalert off)")
     return "\n".join(lines)
 
 
@@ -234,9 +241,11 @@ def format_status(
     last_hour: Totals,
     coverage: Mapping[str, VenueCoverage],
     now_ms: int,
+    market_health: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """/status: per venue, connection, last message age, liquidations in the last hour,
-    rejects, reconnects and 24 h coverage (``health`` maps venue -> ``snapshot()``)."""
+    rejects, reconnects, 24 h coverage (``health`` maps venue -> ``snapshot()``) and, when
+    given, the funding / open-interest poll (``MarketPoller.snapshot()``)."""
     lines = ["<b>📡 Feed status</b>"]
     for venue in venues:
         name = escape(venue_name(venue))
@@ -273,7 +282,25 @@ def format_status(
             lines.append(f"Publishes {feed} · live for the whole last 24h")
         else:
             lines.append(f"Publishes {feed} · down {format_duration(cov.down_ms)} in the last 24h")
+        if market_health is not None:
+            lines.append(_poll_line(market_health.get(venue), now_ms))
     return "\n".join(lines)
+
+
+def _poll_line(poll: Mapping[str, Any] | None, now_ms: int) -> str:
+    """One /status line for a venue's funding / open-interest poll."""
+    if poll is None:
+        return "Funding/OI: not polled"
+    last_ok = poll.get("last_ok_ms")
+    text = (
+        "Funding/OI: never polled yet"
+        if last_ok is None
+        else f"Funding/OI: {ago(last_ok, now_ms)}"
+    )
+    if poll.get("streak"):
+        error = escape(str(poll.get("last_error") or "failing")[:120])
+        text += f" · failing {int(poll['streak'])}× ({error})"
+    return text
 
 
 def format_help(commands: Iterable[tuple[str, str]], max_watches: int) -> str:

@@ -90,6 +90,7 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
             now_ms=now_ms,
             known_coins=core.known_coins,
             market=core.market,
+            market_health=core.market_health,
         ),
     )
     jq = app.job_queue

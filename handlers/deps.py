@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.chat_service import ChatService
 from bot.config import Settings
@@ -44,6 +45,8 @@ class HandlerDeps:
     # Coins the venues list in their reference data (Bybit symbols, OKX contracts): a coin
     # may be watched before its first liquidation.
     known_coins: Callable[[], AbstractSet[str]] = field(default=frozenset)
+    # Per venue, the funding / open-interest poller's health (MarketPoller.snapshot).
+    market_health: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
     # Funding, open interest and mark prices from the market poller (None: not polled;
     # /funding and /oi say so and /liq has no market context).
     market: MarketState | None = None

@@ -8,6 +8,7 @@ from telegram.ext import BaseHandler
 
 from bot.events import HOUR_MS, WINDOWS
 from bot.format_totals import format_help, format_settings, format_status
+from bot.funding_alerts import get_threshold
 from handlers.catalog import CATALOG, HELP, SETTINGS, STATUS
 from handlers.command import Request, command_handler
 from handlers.deps import HandlerDeps
@@ -20,7 +21,8 @@ async def settings(req: Request) -> str:
     req.no_args()
     chats = req.deps.chats
     current = await chats.settings(req.chat_id)
-    return format_settings(current, req.now_ms, chats.default_rules, chats.max_watches)
+    funding = await get_threshold(chats.dbt, req.chat_id)
+    return format_settings(current, req.now_ms, chats.default_rules, chats.max_watches, funding)
 
 
 async def status(req: Request) -> str:
@@ -31,7 +33,8 @@ async def status(req: Request) -> str:
     snapshots = {venue: health.snapshot() for venue, health in deps.health.items()}
     last_hour = deps.index.query(HOUR_MS, now, venues=venues)
     coverage = await deps.coverage_of(WINDOWS[STATUS_COVERAGE_WINDOW], now)
-    return format_status(venues, snapshots, last_hour, coverage, now)
+    polls = deps.market_health() if deps.market_health is not None else None
+    return format_status(venues, snapshots, last_hour, coverage, now, polls)
 
 
 async def help_(req: Request) -> str:

@@ -143,6 +143,13 @@ async def test_funding_oi_and_funding_alert_through_the_running_bot(
         assert funding_alerts()[0].startswith(f"💸 BTC funding +{weighted * 100:.4f}%/8h")
         await asyncio.sleep(2.5)  # two more polls at the same rate: no repeat
         assert len(funding_alerts()) == 1
+        assert "At ±0.0200%/8h OI-weighted" in await ask("/settings")
+        status = await ask("/status")
+        assert status.count("Funding/OI: ") == 3 and "failing" not in status
+        rest["okx"].status["/api/v5/public/funding-rate"] = 500  # one venue breaks
+        await asyncio.sleep(2.2)
+        status = await ask("/status")
+        assert status.count("failing") == 1 and "HTTP 500" in status
         assert telegram.html_violations == []
     finally:
         stop.set()

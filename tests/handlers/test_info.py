@@ -85,7 +85,12 @@ async def test_settings_and_help(tmp_path: Path) -> None:
             "",
             "<b>Watches</b> (1 of 30)",
             "• <b>BTC</b> 15m ≥ $25M",
+            "",
+            "<b>Funding alert</b>",
+            "Off (set one: /fundingalert 0.1%)",
         ]
+        await bot.ask(42, "/fundingalert 0.05%")
+        assert "At ±0.0500%/8h OI-weighted" in await bot.ask(42, "/settings")
         await bot.ask(42, "/threshold 1h off")
         await bot.ask(42, "/stop")
         text = await bot.ask(42, "/settings")
