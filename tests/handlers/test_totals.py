@@ -161,7 +161,10 @@ async def test_liq_quiet_window_says_none(bot: ChatBot) -> None:
 
 
 LIQ_BAD = [
-    ("XYZ", "Unknown coin XYZ: no venue lists it and no liquidations of it were seen in the last 7d."),
+    (
+        "XYZ",
+        "Unknown coin XYZ: no venue lists it and no liquidations of it were seen in the last 7d.",
+    ),
     ("3h", 'Unknown window "3h"'),
     ("BTC ETH", "Two coins given (BTC and ETH); give one."),
     ("1h 4h", "Two windows given (1h and 4h); give one."),
