@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from bot.events import LONG, SHORT, Liquidation, ParseResult
+from bot.events import LONG, SHORT, ParseResult
 from bot.sources.base import ConnectionPlan, Heartbeat, RestResult
 from bot.sources.symbols import (
-    MAX_TS_MS,
     CoinCache,
     brief,
-    epoch_ms,
+    linear_event,
     loads,
-    nonempty_str,
-    positive,
 )
 
 VENUE: Final = "binance"
@@ -95,7 +92,7 @@ class BinanceSource:
         # One loop with the readers inlined for the wire's usual types (the hot path of
         # ingest); any other type goes through the strict readers in symbols.py.
         append = result.events.append
-        cached_coin = self._coins.get
+        coins = self._coins
         for item in items:
             if type(item) is not dict:
                 result.reject("event is not an object")
@@ -112,29 +109,10 @@ class BinanceSource:
             else:
                 result.reject(f"bad side {brief(s)}")
                 continue
-            symbol: Any = order.get("s")  # any JSON value until the coin check below
-            z = order.get("z")
-            ap = order.get("ap")
-            ts = order.get("T")
-            if type(z) is str and type(ap) is str:
-                try:
-                    qty = float(z)
-                    price = float(ap)
-                except ValueError:
-                    qty = price = 0.0
-            else:
-                qty = positive(z) or 0.0
-                price = positive(ap) or 0.0
-            if type(ts) is not int or not 0 < ts < MAX_TS_MS:
-                ts = epoch_ms(ts)
-            coin = cached_coin(symbol) if type(symbol) is str else None
-            if coin is None and nonempty_str(symbol) is not None:
-                coin = self._coins.coin(symbol)
-            if coin is None or ts is None or not (0.0 < qty < _INF and 0.0 < price < _INF):
+            event = linear_event(
+                VENUE, order.get("s"), side, order.get("z"), order.get("ap"), order.get("T"), coins
+            )
+            if event is None:
                 result.reject(f"bad forceOrder fields: {brief(order)}")
-                continue
-            usd = qty * price
-            if not 0.0 < usd < _INF or not coin:  # overflow, or underflow to zero
-                result.reject(f"bad notional or symbol: {brief(order)}")
-                continue
-            append(Liquidation(VENUE, symbol, coin, side, price, qty, usd, ts))
+            else:
+                append(event)

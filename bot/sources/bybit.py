@@ -11,16 +11,14 @@ import json
 from typing import Any, Final
 from urllib.parse import quote
 
-from bot.events import LONG, SHORT, Liquidation, ParseResult
+from bot.events import LONG, SHORT, ParseResult
 from bot.sources.base import ConnectionPlan, Heartbeat, RestResult
 from bot.sources.symbols import (
-    MAX_TS_MS,
     CoinCache,
     brief,
-    epoch_ms,
+    linear_event,
     loads,
     nonempty_str,
-    positive,
 )
 
 VENUE: Final = "bybit"
@@ -175,7 +173,7 @@ class BybitSource:
         # One loop with the readers inlined for the wire's usual types (the hot path of
         # ingest); any other type goes through the strict readers in symbols.py.
         append = result.events.append
-        cached_coin = self._coins.get
+        coins = self._coins
         for item in items:
             if type(item) is not dict:
                 result.reject(f"liquidation is not an object: {brief(item)}")
@@ -188,32 +186,13 @@ class BybitSource:
             else:
                 result.reject(f"bad side {brief(s)}")
                 continue
-            symbol: Any = item.get("s")  # any JSON value until the coin check below
-            v = item.get("v")
-            p = item.get("p")
-            ts = item.get("T")
-            if type(v) is str and type(p) is str:
-                try:
-                    qty = float(v)
-                    price = float(p)
-                except ValueError:
-                    qty = price = 0.0
-            else:
-                qty = positive(v) or 0.0
-                price = positive(p) or 0.0
-            if type(ts) is not int or not 0 < ts < MAX_TS_MS:
-                ts = epoch_ms(ts)
-            coin = cached_coin(symbol) if type(symbol) is str else None
-            if coin is None and nonempty_str(symbol) is not None:
-                coin = self._coins.coin(symbol)
-            if coin is None or ts is None or not (0.0 < qty < _INF and 0.0 < price < _INF):
+            event = linear_event(
+                VENUE, item.get("s"), side, item.get("v"), item.get("p"), item.get("T"), coins
+            )
+            if event is None:
                 result.reject(f"bad allLiquidation fields: {brief(item)}")
-                continue
-            usd = qty * price
-            if not 0.0 < usd < _INF or not coin:  # overflow, or underflow to zero
-                result.reject(f"bad notional or symbol: {brief(item)}")
-                continue
-            append(Liquidation(VENUE, symbol, coin, side, price, qty, usd, ts))
+            else:
+                append(event)
 
 
 def _split_cursor(path: str) -> tuple[str, str | None]:

@@ -13,6 +13,8 @@ from typing import Any, Final
 
 import orjson
 
+from bot.events import Liquidation
+
 # Longest first, so USDT wins over USD. One suffix is stripped, never the whole symbol.
 _QUOTES: Final = ("FDUSD", "USDT", "USDC", "BUSD", "PERP", "USD")
 # 1000PEPE, 10000LADYS, 1000000MOG (Binance, Bybit) and 1MBABYDOGE (Binance): a price
@@ -146,3 +148,33 @@ def brief(value: object, limit: int = 160) -> str:
         return repr(value)[:limit]
     except RecursionError:
         return "<deeply nested value>"
+
+
+def linear_event(
+    venue: str, symbol: Any, side: str, qty: object, price: object, ts: object, coins: CoinCache
+) -> Liquidation | None:
+    """The event for a print whose USD notional is quantity × price (Binance ``z × ap``,
+    Bybit ``v × p``), or None when a field is missing, non-numeric, not positive, or the
+    product overflows. Strings (what the venues send) take the fast path; any other JSON
+    type goes through the strict readers above.
+    """
+    if type(qty) is str and type(price) is str:
+        try:
+            q = float(qty)
+            p = float(price)
+        except ValueError:
+            return None
+    else:
+        q = positive(qty) or 0.0
+        p = positive(price) or 0.0
+    if type(ts) is not int or not 0 < ts < MAX_TS_MS:
+        ts = epoch_ms(ts)
+    coin = coins.get(symbol) if type(symbol) is str else None
+    if coin is None and nonempty_str(symbol) is not None:
+        coin = coins.coin(symbol)
+    if coin is None or ts is None or not (0.0 < q < _INF and 0.0 < p < _INF):
+        return None
+    usd = q * p
+    if not 0.0 < usd < _INF or not coin:  # overflow, or underflow to zero
+        return None
+    return Liquidation(venue, symbol, coin, side, p, q, usd, ts)
