@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 NOT_ADMIN: Final = (
     "Only this group's administrators can change its settings; anyone can use "
-    "/liq, /top, /settings, /status and /help."
+    "/liq, /top, /funding, /oi, /settings, /status and /help."
 )
 FAILED: Final = "Sorry, that failed on our side; please try again in a moment."
 
