@@ -19,8 +19,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.config import Settings
 from bot.console import summary_line
+from bot.console_alerts import ConsoleAlerts
 from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
-from bot.core import Core
+from bot.core import Core, now_ms
 from bot.events import WINDOWS
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ async def _summary_job(context: Context) -> None:
 async def _market_job(context: Context) -> None:
     core: Core = context.job.data  # type: ignore[union-attr,assignment]
     await core.poll_market()
+
+
+async def _console_alerts_job(context: Context) -> None:
+    alerts: ConsoleAlerts = context.job.data  # type: ignore[union-attr,assignment]
+    alerts.tick(now_ms())
 
 
 async def _prune_job(context: Context) -> None:
@@ -115,6 +121,23 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
         )
 
 
+def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
+    """Console mode: the default rules, evaluated after each flush and every second, with
+    alerts printed to standard output."""
+    alerts = ConsoleAlerts(
+        core.settings.default_rules,
+        lambda window_ms: core.totals(window_ms),
+        lambda text: print(text, "", sep="\n", flush=True),
+    )
+    alerts.prime(now_ms())
+    core.ingestor.listeners.append(lambda _deltas: alerts.tick(now_ms()))
+    jq = app.job_queue
+    assert jq is not None
+    jq.run_repeating(
+        _console_alerts_job, 1.0, data=alerts, name="alerts", job_kwargs=_job_kwargs(1)
+    )
+
+
 async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or ``stop`` is set), then flush and close cleanly."""
     stop = stop or asyncio.Event()
@@ -130,6 +153,8 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
         from bot.telegram_app import build_telegram
 
         telegram = build_telegram(app, core)
+    else:
+        start_console_alerts(app, core)
     mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
     log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
     try:

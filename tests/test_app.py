@@ -52,6 +52,7 @@ def settings_for(db: Path, binance: FakeBinance, bybit: FakeBybit, okx: FakeOkx)
             "LIQWATCH_BYBIT_REST_URL": bybit.http_url(),
             "LIQWATCH_OKX_WS_URL": okx.ws_url("/ws/v5/public"),
             "LIQWATCH_OKX_REST_URL": okx.http_url(),
+            "LIQWATCH_DEFAULT_RULES": "1h=30K",
         }
     )
 
@@ -74,7 +75,9 @@ def stored_events(db: Path) -> int:
 
 
 async def test_run_collects_stores_and_survives_restart(
-    tmp_path: Path, venues: tuple[FakeBinance, FakeBybit, FakeOkx]
+    tmp_path: Path,
+    venues: tuple[FakeBinance, FakeBybit, FakeOkx],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     binance, bybit, okx = venues
     db = tmp_path / "data" / "live.db"
@@ -102,6 +105,13 @@ async def test_run_collects_stores_and_survives_restart(
     short_usd = 2 * Decimal("3101.9") + 25 * Decimal("0.01") * Decimal("64010")
 
     await wait_for(lambda: stored_events(db) == 4)
+    # Console mode: the default rule (1h >= $30K here) prints its alert to stdout, once.
+    printed: list[str] = []
+    await wait_for(lambda: printed.append(capsys.readouterr().out) or "🚨" in "".join(printed))
+    await asyncio.sleep(1.2)
+    printed.append(capsys.readouterr().out)
+    assert "".join(printed).count("🚨") == 1
+    assert "liquidated in 1h" in "".join(printed)
     stop.set()
     await asyncio.wait_for(task, 10)
 
