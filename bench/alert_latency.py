@@ -22,7 +22,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -144,7 +143,7 @@ async def one_run(trials: int, seed: int, workdir: Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the trials; print and return the figures."""
+    """Run the trials; return the figures."""
     ap = argparse.ArgumentParser(prog="python -m bench.alert_latency", description=__doc__)
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
@@ -153,9 +152,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="liqwatch-latency-") as tmp:
         figures = asyncio.run(one_run(args.trials, args.seed, Path(tmp)))
     out: dict[str, Any] = {"target_p99_ms": 1000.0, **figures}
-    print(json.dumps(out, indent=2), file=sys.stdout)
     return out
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(main(), indent=2))

@@ -21,7 +21,6 @@ import asyncio
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -166,7 +165,7 @@ async def one_run(chat_count: int, coins: int, ticks: int, seed: int, workdir: P
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the scenario; print and return per-figure medians over runs."""
+    """Run the scenario; return per-figure medians over runs."""
     ap = argparse.ArgumentParser(prog="python -m bench.alert_tick", description=__doc__)
     ap.add_argument("--chats", type=int, default=10_000)
     ap.add_argument("--coins", type=int, default=150)
@@ -181,9 +180,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"target_eval_ms": 10.0, "chats": args.chats, "runs": args.runs}
     out.update({k: statistics.median(r[k] for r in runs) for k in runs[0]})
     out["eval_max_worst_run_ms"] = max(r["eval_max_ms"] for r in runs)
-    print(json.dumps(out, indent=2), file=sys.stdout)
     return out
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(main(), indent=2))

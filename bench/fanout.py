@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -115,7 +114,7 @@ async def one_run(private: int, groups: int, workdir: Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the fan-out ``--runs`` times; print and return the figures (medians of rates)."""
+    """Run the fan-out ``--runs`` times; return the figures (medians of rates)."""
     ap = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     ap.add_argument("--private", type=int, default=1_980, help="private chats")
     ap.add_argument("--groups", type=int, default=20, help="supergroups")
@@ -140,9 +139,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 else statistics.median(values)
             )
     out["msg_per_s_runs"] = [r["msg_per_s_sustained"] for r in runs]
-    print(json.dumps(out, indent=2), file=sys.stdout)
     return out
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(main(), indent=2))

@@ -23,7 +23,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -270,9 +269,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for key in runs[0]:
         out[f"median_{key}"] = round(statistics.median(r[key] for r in runs), 2)
     out["max_total_cpu_ms"] = round(max(r["total_cpu_ms"] for r in runs), 2)
-    print(json.dumps(out, indent=2), file=sys.stdout)
     return out
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(main(), indent=2))

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import resource
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -243,9 +242,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             max(r["q24h_hist_p99_ms"], r["q24h_now_p99_ms"]) for r in runs
         )
     out["loadavg_after"] = os.getloadavg()[0]
-    print(json.dumps(out, indent=2), file=sys.stdout)
     return out
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(main(), indent=2))

@@ -19,7 +19,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -130,9 +129,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"target_tick_ms": 10.0, "chats": args.chats, "runs": args.runs}
     out.update({k: statistics.median(r[k] for r in runs) for k in runs[0]})
     out["tick_max_worst_run_ms"] = max(r["tick_max_ms"] for r in runs)
-    print(json.dumps(out, indent=2), file=sys.stdout)
     return out
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(main(), indent=2))
