@@ -153,6 +153,29 @@ async def test_forbidden_deactivates_the_chat_and_fails_its_messages(
     assert sender.stats.gone == 1
 
 
+async def test_chat_not_found_deactivates_the_chat(
+    fake: FakeBotApi, bot: Bot, dbt: DbThread
+) -> None:
+    engine = AlertEngine(dbt, TotalsIndex())
+    service = ChatService(dbt, {"1h": 100e6}, engine)
+    await service.subscribe(9, "private")
+    fake.faults.vanish(9)
+    rows = await queue(dbt, [(9, "one"), (9, "two")])
+    sender = Sender(bot, dbt, chats=service)
+    await sender.start()
+    sender.push(rows)
+    await run_until_idle(sender)
+    await sender.stop()
+
+    assert send_calls(fake, 9) == [(400, "one")]  # nothing more after "chat not found"
+    chat = await dbt.run(chats.get_chat, 9)
+    assert chat is not None and not chat.active
+    assert (9, "", "1h") not in engine.evaluator
+    stored = await dbt.run(outbox.get, [r.id for r in rows])
+    assert [r.status for r in stored] == [FAILED, FAILED]
+    assert all("chat not found" in (r.reason or "").lower() for r in stored)
+
+
 async def test_chat_migrated_moves_the_chat_and_resends_to_the_new_id(
     fake: FakeBotApi, bot: Bot, dbt: DbThread
 ) -> None:

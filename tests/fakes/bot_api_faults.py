@@ -37,6 +37,10 @@ class Faults:
             else f"Forbidden: bot was kicked from the {kind} chat"
         )
 
+    def vanish(self, chat_id: int | str) -> None:
+        """Every send to ``chat_id`` gets 400 "Bad Request: chat not found" (chat deleted)."""
+        self._blocked[chat_id] = "Bad Request: chat not found"
+
     def unblock(self, chat_id: int | str) -> None:
         """Undo :meth:`block`."""
         self._blocked.pop(chat_id, None)
@@ -85,7 +89,8 @@ class Faults:
     def check_send(self, chat_id: Any) -> None:
         """Raise the standing fault of ``chat_id``, if any."""
         if chat_id in self._blocked:
-            raise api_error(403, self._blocked[chat_id])
+            reason = self._blocked[chat_id]
+            raise api_error(400 if reason.startswith("Bad Request") else 403, reason)
         if chat_id in self._migrated:
             raise api_error(
                 400,
