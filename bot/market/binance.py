@@ -14,8 +14,15 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from bot.market.records import MarketSnapshot
-from bot.market.wire import Parsed, interval_hours, json_list, signed_rate
-from bot.sources.symbols import CoinCache, brief, epoch_ms, loads, nonempty_str, positive
+from bot.market.wire import (
+    Parsed,
+    collect_snapshots,
+    interval_hours,
+    json_list,
+    json_object,
+    signed_rate,
+)
+from bot.sources.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "binance"
 PREMIUM_INDEX_PATH: Final = "/fapi/v1/premiumIndex"
@@ -66,14 +73,12 @@ def parse_premium_index(
     if items is None:
         return parsed
     cache = coins or CoinCache()
-    for item in items:
-        if not isinstance(item, dict):
-            parsed.reject(f"premiumIndex row is not an object: {brief(item)}")
-            continue
-        snapshot = _premium_row(item, ts_ms, intervals, cache, parsed)
-        if snapshot is not None:
-            parsed.items[snapshot.symbol] = snapshot
-    return parsed
+    return collect_snapshots(
+        parsed,
+        items,
+        "premiumIndex row",
+        lambda item: _premium_row(item, ts_ms, intervals, cache, parsed),
+    )
 
 
 def _premium_row(
@@ -118,12 +123,9 @@ def parse_open_interest(body: str) -> Parsed[float]:
     Zero open interest (a fresh listing) is kept as absent: it carries no weight.
     """
     parsed: Parsed[float] = Parsed()
-    try:
-        msg = loads(body)
-    except (ValueError, RecursionError):
-        return parsed.fail("body is not JSON")
-    if not isinstance(msg, dict):
-        return parsed.fail(f"openInterest body is not an object: {brief(msg)}")
+    msg = json_object(body, parsed)
+    if msg is None:
+        return parsed
     symbol = nonempty_str(msg.get("symbol"))
     raw = msg.get("openInterest")
     oi = positive(raw)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from bot.market.records import MarketSnapshot
-from bot.market.wire import Parsed, interval_hours, signed_rate
-from bot.sources.symbols import CoinCache, brief, epoch_ms, loads, nonempty_str, positive
+from bot.market.wire import Parsed, collect_snapshots, interval_hours, json_object, signed_rate
+from bot.sources.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "bybit"
 TICKERS_PATH: Final = "/v5/market/tickers?category=linear"
@@ -23,13 +23,8 @@ INSTRUMENTS_PATH: Final = "/v5/market/instruments-info?category=linear&status=Tr
 
 def _bybit_list(body: str, parsed: Parsed[Any]) -> list[Any] | None:
     """``result.list`` of a Bybit answer with ``retCode`` 0 (else the failure is recorded)."""
-    try:
-        msg = loads(body)
-    except (ValueError, RecursionError):
-        parsed.fail("body is not JSON")
-        return None
-    if not isinstance(msg, dict):
-        parsed.fail(f"body is not an object: {brief(msg)}")
+    msg = json_object(body, parsed)
+    if msg is None:
         return None
     if msg.get("retCode") != 0:
         parsed.fail(f"error {brief(msg.get('retCode'))}: {brief(msg.get('retMsg'))}")
@@ -87,14 +82,9 @@ def parse_tickers(
     if items is None:
         return parsed
     cache = coins or CoinCache()
-    for item in items:
-        if not isinstance(item, dict):
-            parsed.reject(f"ticker is not an object: {brief(item)}")
-            continue
-        snapshot = _ticker(item, ts_ms, intervals, cache, parsed)
-        if snapshot is not None:
-            parsed.items[snapshot.symbol] = snapshot
-    return parsed
+    return collect_snapshots(
+        parsed, items, "ticker", lambda item: _ticker(item, ts_ms, intervals, cache, parsed)
+    )
 
 
 def _ticker(

@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from bot.events import HOUR_MS
 from bot.market.records import MarketSnapshot
-from bot.market.wire import Parsed, interval_hours, signed_rate
-from bot.sources.symbols import CoinCache, brief, epoch_ms, loads, nonempty_str, positive
+from bot.market.wire import Parsed, interval_hours, json_object, signed_rate
+from bot.sources.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "okx"
 FUNDING_PATH: Final = "/api/v5/public/funding-rate?instId=ANY"
@@ -45,13 +45,8 @@ class OkxOpenInterest:
 
 def _okx_data(body: str, parsed: Parsed[Any]) -> list[Any] | None:
     """``data`` of an OKX answer with ``code`` "0" (else the failure is recorded)."""
-    try:
-        msg = loads(body)
-    except (ValueError, RecursionError):
-        parsed.fail("body is not JSON")
-        return None
-    if not isinstance(msg, dict):
-        parsed.fail(f"body is not an object: {brief(msg)}")
+    msg = json_object(body, parsed)
+    if msg is None:
         return None
     if msg.get("code") != "0":
         parsed.fail(f"error {brief(msg.get('code'))}: {brief(msg.get('msg'))}")

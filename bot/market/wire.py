@@ -6,9 +6,11 @@ reused; funding rates are the one signed quantity, so they get their own reader 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
 
+from bot.market.records import MarketSnapshot
 from bot.sources.symbols import brief, loads
 
 T = TypeVar("T")
@@ -77,6 +79,37 @@ def interval_hours(value: object, per_hour: float = 1.0) -> float | None:
             return None
         return x if 0.0 < x <= MAX_INTERVAL_H else None
     return None
+
+
+def json_object(body: str, parsed: Parsed[Any]) -> dict[str, Any] | None:
+    """The JSON object in ``body``, or ``None`` after recording why on ``parsed``."""
+    try:
+        msg = loads(body)
+    except (ValueError, RecursionError):
+        parsed.fail("body is not JSON")
+        return None
+    if not isinstance(msg, dict):
+        parsed.fail(f"body is not an object: {brief(msg)}")
+        return None
+    return msg
+
+
+def collect_snapshots(
+    parsed: Parsed[MarketSnapshot],
+    items: Iterable[Any],
+    what: str,
+    row: Callable[[dict[str, Any]], MarketSnapshot | None],
+) -> Parsed[MarketSnapshot]:
+    """Feed every object in ``items`` to ``row`` and keep its snapshot by symbol; other
+    items are rejects (``what`` names them in the reason)."""
+    for item in items:
+        if not isinstance(item, dict):
+            parsed.reject(f"{what} is not an object: {brief(item)}")
+            continue
+        snapshot = row(item)
+        if snapshot is not None:
+            parsed.items[snapshot.symbol] = snapshot
+    return parsed
 
 
 def json_list(body: str, parsed: Parsed[Any], *path: str) -> list[Any] | None:
