@@ -17,6 +17,7 @@ from bot.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.events import VENUES
 from bot.market_context import MarketContext
 from bot.rules import Fire, RuleSpec
+from bot.telegram_text import and_list, utf16_len, venue_name
 from bot.totals_result import SideTotals, Totals
 
 MAX_MESSAGE: Final = 4096
@@ -24,13 +25,6 @@ MAX_MESSAGE: Final = 4096
 SQUEEZE_SHARE: Final = 0.75
 TOP_VENUES: Final = 3
 TOP_COINS: Final = 5
-
-VENUE_NAMES: Final = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
-
-
-def venue_name(venue: str) -> str:
-    """Display name of a venue: ``okx`` -> ``OKX``."""
-    return VENUE_NAMES.get(venue, venue.capitalize())
 
 
 def format_alert(
@@ -168,18 +162,18 @@ def coverage_note(
     sampled = [venue_name(v) for v in venues if v not in complete]
     full = [venue_name(v) for v in venues if v in complete]
     if sampled and full:
-        note = f"{_and(sampled)} publish{_s(sampled)} samples; {_and(full)} all."
+        note = f"{and_list(sampled)} publish{_s(sampled)} samples; {and_list(full)} all."
     elif sampled:
-        note = f"{_and(sampled)} publish{_s(sampled)} samples only."
+        note = f"{and_list(sampled)} publish{_s(sampled)} samples only."
     else:
-        note = f"{_and(full)} publish{_s(full)} every liquidation."
+        note = f"{and_list(full)} publish{_s(full)} every liquidation."
     down = [
         f"{venue_name(v)} was down {format_duration(coverage[v].down_ms)}"
         for v in venues
         if v in coverage and not coverage[v].live
     ]
     if down:
-        note += f" {_and(down)} of this window."
+        note += f" {and_list(down)} of this window."
     return html.escape(note, quote=False)
 
 
@@ -190,7 +184,7 @@ def fit(lines: Sequence[str], limit: int = MAX_MESSAGE) -> str:
     """
     kept = list(lines)
     text = "\n".join(kept)
-    while len(text.encode("utf-16-le")) // 2 > limit and len(kept) > 1:
+    while utf16_len(text) > limit and len(kept) > 1:
         kept.pop()
         text = "\n".join(kept)
     return text
@@ -219,10 +213,6 @@ def _ordered(names: Iterable[str]) -> list[str]:
     """Known venues in their canonical order, then any others by name."""
     given = set(names)
     return [v for v in VENUES if v in given] + sorted(given - set(VENUES))
-
-
-def _and(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _s(names: Sequence[str]) -> str:

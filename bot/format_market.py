@@ -18,18 +18,13 @@ from bot.amounts import format_duration, format_usd
 from bot.events import MINUTE_MS
 from bot.market.records import CoinMarket, MarketSnapshot
 from bot.rules import Fire
+from bot.telegram_text import venue_name
 
 MINUS: Final = "−"
 RATE_DECIMALS: Final = 4
-VENUE_NAMES: Final = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
 # Per-symbol lines in one message (a coin has at most a few symbols per venue).
 MAX_SYMBOLS: Final = 12
 STALE_MS: Final = 5 * MINUTE_MS
-
-
-def venue_name(venue: str) -> str:
-    """``okx`` -> ``OKX``."""
-    return VENUE_NAMES.get(venue.lower(), venue.capitalize())
 
 
 def signed(value: float, decimals: int) -> str:

@@ -18,21 +18,11 @@ from bot.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.events import HOUR_MS, WINDOWS
 from bot.market_context import MarketContext
 from bot.rules import RuleSpec
+from bot.telegram_text import and_list, utf16_len, venue_name
 from bot.totals_result import SideTotals, Totals
 
 MAX_MESSAGE: Final = 4096
-VENUE_NAMES: Final = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
 _DAY_MS: Final = 24 * HOUR_MS
-
-
-def venue_name(venue: str) -> str:
-    """Display name of a venue (``okx`` -> ``OKX``)."""
-    return VENUE_NAMES.get(venue.lower(), venue.capitalize())
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def fit_html(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -52,12 +42,6 @@ def fit_html(text: str, limit: int = MAX_MESSAGE) -> str:
         out.append(line)
         used += cost
     return "\n".join([*out, "…"])
-
-
-def _and_list(names: Sequence[str]) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _publish(names: Sequence[str]) -> str:
@@ -101,10 +85,10 @@ def coverage_note(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] =
     full = [venue_name(v) for v in listed if complete[v]]
     parts: list[str] = []
     if sampled:
-        parts.append(f"{_and_list(sampled)} {_publish(sampled)} samples")
+        parts.append(f"{and_list(sampled)} {_publish(sampled)} samples")
     if full:
         parts.append(
-            f"{_and_list(full)} all" if sampled else f"{_and_list(full)} {_publish(full)} all"
+            f"{and_list(full)} all" if sampled else f"{and_list(full)} {_publish(full)} all"
         )
     note = "; ".join(parts) + "."
     down = [
