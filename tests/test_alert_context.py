@@ -4,11 +4,7 @@ open-interest moves and one reading line built from them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from bot.aggregate import bucket_deltas
 from bot.alerting import AlertEngine
@@ -33,13 +29,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.ms
-
-
-@pytest.fixture
-async def dbt(tmp_path: Path) -> AsyncIterator[DbThread]:
-    thread = DbThread(tmp_path / "liq.db")
-    yield thread
-    await thread.close()
 
 
 def liquidate(index: TotalsIndex, coin: str, side: str, usd: float, ts: int) -> None:

@@ -4,8 +4,7 @@ the real ChatService telling the engine; the messages are the outbox rows a tick
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from telegram import Bot
@@ -34,13 +33,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.ms
-
-
-@pytest.fixture
-async def dbt(tmp_path: Path) -> AsyncIterator[DbThread]:
-    thread = DbThread(tmp_path / "liq.db")
-    yield thread
-    await thread.close()
 
 
 @pytest.fixture

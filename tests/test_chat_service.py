@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.amounts import ArgError
@@ -20,13 +17,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
-
-
-@pytest.fixture
-async def dbt(tmp_path: Path) -> AsyncIterator[DbThread]:
-    thread = DbThread(tmp_path / "svc.db")
-    yield thread
-    await thread.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from telegram import Bot
@@ -37,13 +36,6 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # PTB 22 warns (an error under our filterwarnings) when building RetryAfter without it.
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     yield
-
-
-@pytest.fixture
-async def dbt(tmp_path: Path) -> AsyncIterator[DbThread]:
-    thread = DbThread(tmp_path / "liq.db")
-    yield thread
-    await thread.close()
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ the outbox rows each poll commits."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot import funding_alerts
@@ -40,13 +37,6 @@ class Outlet:
 
     def push(self, rows: object) -> None:
         self.pushed += list(rows)  # type: ignore[call-overload]
-
-
-@pytest.fixture
-async def dbt(tmp_path: Path) -> AsyncIterator[DbThread]:
-    thread = DbThread(tmp_path / "funding.db")
-    yield thread
-    await thread.close()
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """MarketState: latest per venue symbol, staleness, and history through a real DB thread."""
 
 import math
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -26,13 +24,6 @@ class Clock:
 def snap(venue: str, symbol: str, coin: str, ts: int, oi: float | None, mark: float = 100.0,
          rate: float = 0.0001, interval: float = 8.0) -> MarketSnapshot:  # fmt: skip
     return MarketSnapshot(venue, symbol, coin, ts, rate, interval, None, mark, None, oi)
-
-
-@pytest.fixture
-async def dbt(tmp_path: Path) -> AsyncIterator[DbThread]:
-    thread = DbThread(tmp_path / "state.db")
-    yield thread
-    await thread.close()
 
 
 def test_latest_per_symbol_and_staleness() -> None:
