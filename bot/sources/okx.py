@@ -14,13 +14,16 @@ from typing import Any, Final
 from bot.events import LONG, SHORT, Liquidation, ParseResult
 from bot.sources.base import ConnectionPlan, Heartbeat, RestResult
 from bot.sources.symbols import (
+    MAX_PRICE,
     CoinCache,
+    bounded,
     brief,
     epoch_ms,
     finite_product,
     loads,
     nonempty_str,
     positive,
+    wire_symbol,
 )
 
 VENUE: Final = "okx"
@@ -148,7 +151,7 @@ class OkxSource:
                 continue
             inst_id: Any = item.get("instId")  # any JSON value until checked here
             coin = cached_coin(inst_id) if type(inst_id) is str else None
-            if coin is None and nonempty_str(inst_id) is not None:
+            if coin is None and wire_symbol(inst_id) is not None:
                 coin = self._coins.coin(inst_id)
             contract = contracts.get(inst_id) if coin is not None else None
             if contract is None:
@@ -190,7 +193,7 @@ class OkxSource:
                     sz = positive(raw_sz) or 0.0
                     price = positive(raw_px) or 0.0
                 ts = epoch_ms(d.get("ts"))
-                if ts is None or not coin or not (0.0 < sz < _INF and 0.0 < price < _INF):
+                if ts is None or not coin or not (0.0 < sz < _INF and 0.0 < price <= MAX_PRICE):
                     result.reject(f"bad liquidation detail: {brief(d)}")
                     continue
                 if linear:
@@ -199,7 +202,8 @@ class OkxSource:
                 else:
                     usd = sz * size
                     qty = usd / price
-                if not (0.0 < qty < _INF and 0.0 < usd < _INF):
+                # Inverse USD is sz × ctVal × ctMult: bounded here like every other figure.
+                if not bounded(qty, price, usd):
                     result.reject(f"bad notional: {brief(d)}")
                     continue
                 append(Liquidation(VENUE, inst_id, coin, side, price, qty, usd, ts))

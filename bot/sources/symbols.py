@@ -28,6 +28,18 @@ _INF: Final = float("inf")
 # (zero, negative, or far beyond any plausible date), not a time.
 MAX_TS_MS: Final = 10**13
 
+# Bounds on one liquidation, far beyond anything a venue has printed but low enough that
+# sums, rule multiples and stored rows stay ordinary numbers. A value past them is a
+# venue bug or garbage, rejected like invalid JSON (one absurd print once made the
+# escalation multiple too big for SQLite and stopped all alerting).
+# The largest single liquidations ever reported are a few hundred million USD.
+MAX_USD: Final = 1e10
+# No perpetual trades anywhere near $1B per unit (BTC is ~1e5); zero or below is not a price.
+MAX_PRICE: Final = 1e9
+# More units than the circulating supply of any coin listed as a perp (PEPE ~4e14, and the
+# 1000x/1M-prefixed contracts count in thousands or millions).
+MAX_QTY: Final = 1e15
+
 
 def coin_from_symbol(symbol: str) -> str:
     """Base asset of a Binance, Bybit or OKX futures symbol, upper case.
@@ -142,6 +154,18 @@ def nonempty_str(value: object, limit: int = 64) -> str | None:
     return None
 
 
+def wire_symbol(value: object) -> str | None:
+    """A venue symbol that can be stored and shown: 1 to 64 printable characters.
+
+    Non-ASCII letters pass (Binance lists CJK-named contracts); control, format and
+    lone-surrogate characters do not (a ``\\ud800`` escape decodes to a string SQLite
+    cannot encode, which would make the whole batch unwritable).
+    """
+    if type(value) is str and 0 < len(value) <= 64 and value.isprintable():
+        return value
+    return None
+
+
 def brief(value: object, limit: int = 160) -> str:
     """A short ``repr`` of a wire value for a reject sample (safe on deep nesting)."""
     try:
@@ -154,9 +178,9 @@ def linear_event(
     venue: str, symbol: Any, side: str, qty: object, price: object, ts: object, coins: CoinCache
 ) -> Liquidation | None:
     """The event for a print whose USD notional is quantity × price (Binance ``z × ap``,
-    Bybit ``v × p``), or None when a field is missing, non-numeric, not positive, or the
-    product overflows. Strings (what the venues send) take the fast path; any other JSON
-    type goes through the strict readers above.
+    Bybit ``v × p``), or None when a field is missing, non-numeric, not positive, or
+    beyond ``MAX_QTY``/``MAX_PRICE``/``MAX_USD``. Strings (what the venues send) take the
+    fast path; any other JSON type goes through the strict readers above.
     """
     if type(qty) is str and type(price) is str:
         try:
@@ -170,11 +194,17 @@ def linear_event(
     if type(ts) is not int or not 0 < ts < MAX_TS_MS:
         ts = epoch_ms(ts)
     coin = coins.get(symbol) if type(symbol) is str else None
-    if coin is None and nonempty_str(symbol) is not None:
+    if coin is None and wire_symbol(symbol) is not None:
         coin = coins.coin(symbol)
-    if coin is None or ts is None or not (0.0 < q < _INF and 0.0 < p < _INF):
+    # The comparisons are False for NaN, so NaN is rejected with the rest.
+    if coin is None or ts is None or not (0.0 < q <= MAX_QTY and 0.0 < p <= MAX_PRICE):
         return None
     usd = q * p
-    if not 0.0 < usd < _INF or not coin:  # overflow, or underflow to zero
+    if not 0.0 < usd <= MAX_USD or not coin:  # absurd, or underflow to zero
         return None
     return Liquidation(venue, symbol, coin, side, p, q, usd, ts)
+
+
+def bounded(qty: float, price: float, usd: float) -> bool:
+    """True when one liquidation's figures are within the bounds above (NaN is not)."""
+    return 0.0 < qty <= MAX_QTY and 0.0 < price <= MAX_PRICE and 0.0 < usd <= MAX_USD

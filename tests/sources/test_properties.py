@@ -1,4 +1,5 @@
-"""Property tests: no venue parser raises on any input, and valid messages add up exactly."""
+"""Property tests: no venue parser raises on any input, every accepted event is within the
+plausibility bounds, and valid messages add up exactly (out-of-bound ones are rejects)."""
 
 import json
 import math
@@ -6,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.events import LONG, SHORT
@@ -14,6 +15,7 @@ from bot.sources import BinanceSource, BybitSource, OkxSource
 from bot.sources.base import VenueSource
 from bot.sources.bybit import INSTRUMENTS_PATH as BYBIT_PATH
 from bot.sources.okx import INSTRUMENTS_PATH as OKX_PATH
+from bot.sources.symbols import MAX_PRICE, MAX_QTY, MAX_TS_MS, MAX_USD
 
 JSON = st.recursive(
     st.none()
@@ -72,8 +74,8 @@ def check_result_shape(src: VenueSource, text: str) -> None:
     assert not (r.control and r.events)
     for e in r.events:
         assert e.side in (LONG, SHORT)
-        assert 0 < e.usd < math.inf and 0 < e.qty < math.inf and 0 < e.price < math.inf
-        assert e.ts_ms > 0 and e.coin
+        assert 0 < e.usd <= MAX_USD and 0 < e.qty <= MAX_QTY and 0 < e.price <= MAX_PRICE
+        assert 0 < e.ts_ms < MAX_TS_MS and e.coin and e.symbol.isprintable()
 
 
 @given(st.text())
@@ -149,14 +151,23 @@ def test_mutated_valid_messages_never_raise(
     check_result_shape(src, json.dumps(replace_one(msg, path, value)))
 
 
+# Quantities and prices from tiny to past the bounds: products past MAX_USD must be rejects.
 AMOUNT = st.decimals(
     min_value=Decimal("0.00000001"), max_value=Decimal("100000000"), places=8
 ).filter(lambda d: d > 0)
 TS = st.integers(min_value=1_500_000_000_000, max_value=2_000_000_000_000)
+D_USD, D_PRICE, D_QTY = Decimal(MAX_USD), Decimal(MAX_PRICE), Decimal(MAX_QTY)
 
 
 def exact_sum(products: list[Decimal]) -> float:
     return math.fsum(float(p) for p in products)
+
+
+def plausible(qty: Decimal, price: Decimal, usd: Decimal) -> bool:
+    """The bounds, decided in Decimal (cases within float rounding of a bound are skipped)."""
+    for value, bound in ((qty, D_QTY), (price, D_PRICE), (usd, D_USD)):
+        assume(abs(value - bound) > bound * Decimal("1e-9"))
+    return qty <= D_QTY and price <= D_PRICE and usd <= D_USD
 
 
 @given(st.lists(st.tuples(AMOUNT, AMOUNT, st.sampled_from(["SELL", "BUY"]), TS), min_size=1))
@@ -173,11 +184,12 @@ def test_binance_usd_sum(items: list[tuple[Decimal, Decimal, str, int]]) -> None
     r = BinanceSource("ws://x/market").parse(
         json.dumps({"stream": "!forceOrder@arr", "data": data})
     )
-    assert r.rejects == 0 and len(r.events) == len(items)
+    valid = [(z, ap, s) for z, ap, s, _ in items if plausible(z, ap, z * ap)]
+    assert r.rejects == len(items) - len(valid) and len(r.events) == len(valid)
     assert math.fsum(e.usd for e in r.events) == pytest.approx(
-        exact_sum([z * ap for z, ap, _, _ in items]), rel=1e-9
+        exact_sum([z * ap for z, ap, _ in valid]), rel=1e-9
     )
-    assert [e.side for e in r.events] == [LONG if s == "SELL" else SHORT for _, _, s, _ in items]
+    assert [e.side for e in r.events] == [LONG if s == "SELL" else SHORT for _, _, s in valid]
 
 
 @given(st.lists(st.tuples(AMOUNT, AMOUNT, st.sampled_from(["Buy", "Sell"]), TS), min_size=1))
@@ -187,11 +199,12 @@ def test_bybit_usd_sum(items: list[tuple[Decimal, Decimal, str, int]]) -> None:
     ]
     msg = {"topic": "allLiquidation.BTCUSDT", "type": "snapshot", "ts": 1, "data": data}
     r = BybitSource("ws://x").parse(json.dumps(msg))
-    assert r.rejects == 0 and len(r.events) == len(items)
+    valid = [(v, p, s) for v, p, s, _ in items if plausible(v, p, v * p)]
+    assert r.rejects == len(items) - len(valid) and len(r.events) == len(valid)
     assert math.fsum(e.usd for e in r.events) == pytest.approx(
-        exact_sum([v * p for v, p, _, _ in items]), rel=1e-9
+        exact_sum([v * p for v, p, _ in valid]), rel=1e-9
     )
-    assert [e.side for e in r.events] == [LONG if s == "Buy" else SHORT for _, _, s, _ in items]
+    assert [e.side for e in r.events] == [LONG if s == "Buy" else SHORT for _, _, s in valid]
 
 
 OKX_DETAIL = st.tuples(
@@ -228,13 +241,18 @@ def test_okx_usd_sum(
     r = okx_loaded().parse(json.dumps(msg))
     expected: list[Decimal] = []
     sides: list[str] = []
+    total = 0
     for inst, details in items:
         ct_val, ct_mult, ct_type = OKX_CONTRACTS[inst]
         for sz, px, (pos, side), _ in details:
-            usd = sz * Decimal(ct_val) * Decimal(ct_mult)
-            expected.append(usd * px if ct_type == "linear" else usd)
+            total += 1
+            size = sz * Decimal(ct_val) * Decimal(ct_mult)
+            usd = size * px if ct_type == "linear" else size
+            if not plausible(size if ct_type == "linear" else size / px, px, usd):
+                continue
+            expected.append(usd)
             sides.append(LONG if pos == "long" or (pos == "net" and side == "sell") else SHORT)
-    assert r.rejects == 0 and len(r.events) == len(expected)
+    assert r.rejects == total - len(expected) and len(r.events) == len(expected)
     assert math.fsum(e.usd for e in r.events) == pytest.approx(exact_sum(expected), rel=1e-9)
     assert [e.side for e in r.events] == sides
 
