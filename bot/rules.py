@@ -24,6 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 REARM_RATIO: Final = 0.8
+# The highest escalation level: 2**40 (about 1.1e12) times the threshold. Real totals stay
+# far below it (a year of every venue's liquidations is under $1T, a $1 threshold's 2**40),
+# and it keeps the level an integer SQLite can store: an uncapped level computed from one
+# absurd total once made the rule states unwritable and stopped all alerting.
+MAX_MULTIPLE: Final = 2**40
 
 FIRST: Final = "first"
 ESCALATION: Final = "escalation"
@@ -59,7 +64,7 @@ class RuleState:
     def from_row(cls, row: Mapping[str, Any]) -> RuleState:
         """Rebuild from :meth:`to_row` output; ``ValueError`` on a corrupt row."""
         level = int(row.get("level") or 0)
-        if level < 0 or (level & (level - 1)) != 0:
+        if level < 0 or level > MAX_MULTIPLE or (level & (level - 1)) != 0:
             raise ValueError(f"rule level must be 0 or a power of two, got {level}")
         fired_at = row.get("fired_at")
         threshold = row.get("threshold")
@@ -91,12 +96,13 @@ def _check_threshold(threshold: float) -> None:
 
 
 def multiple_reached(total: float, threshold: float) -> int:
-    """The largest power of two ``m`` with ``total >= threshold * m`` (0 below threshold)."""
+    """The largest power of two ``m`` with ``total >= threshold * m`` (0 below threshold),
+    at most ``MAX_MULTIPLE`` (so an infinite total ends the loop too)."""
     if not total >= threshold:
         return 0
     m = 1
     # Compare the same products the caller compares, so float rounding cannot disagree.
-    while total >= threshold * (m * 2):
+    while m < MAX_MULTIPLE and total >= threshold * (m * 2):
         m *= 2
     return m
 
@@ -118,6 +124,8 @@ def evaluate(
     if total < threshold * max(1, 2 * state.level):
         return state, None
     multiple = multiple_reached(total, threshold)
+    if multiple <= state.level:  # already at MAX_MULTIPLE: nothing higher to announce
+        return state, None
     kind: Literal["first", "escalation"] = "escalation" if state.level else "first"
     new = RuleState(level=multiple, fired_at=now_ms, threshold=threshold)
     return new, Fire(kind=kind, multiple=multiple, total=total, threshold=threshold)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Hashable, Iterable
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from bot.rules import (
     ESCALATION,
     FIRST,
+    MAX_MULTIPLE,
     Alert,
     Evaluator,
     Fire,
@@ -332,3 +334,24 @@ def test_evaluator_matches_independent_per_entry_states(
             assert ev.state(entry) == state
         persisted.update(ev.take_changed())
         assert {e: persisted[e] for e in solo} == {e: st for e, (_, st) in solo.items()}
+
+
+@pytest.mark.parametrize("total", [9e16, 9.3e18, 1e300, math.inf])
+def test_absurd_totals_give_a_capped_level_that_sqlite_stores(total: float) -> None:
+    state, fire = evaluate(RuleState(), total, 1.0, now_ms=5)
+    assert fire is not None and fire.multiple == state.level <= MAX_MULTIPLE
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE r (level INTEGER NOT NULL, fired_at INTEGER, thr REAL)")
+    row = state.to_row()
+    conn.execute(
+        "INSERT INTO r VALUES (?, ?, ?)", (row["level"], row["fired_at"], row["threshold"])
+    )
+    assert RuleState.from_row(row) == state
+    # At the cap a still higher total announces nothing more, tick after tick.
+    again, fire = evaluate(state, total * 2, 1.0, now_ms=6)
+    assert fire is None and again is state
+
+
+def test_a_stored_level_beyond_the_cap_is_corrupt() -> None:
+    with pytest.raises(ValueError):
+        RuleState.from_row({"level": MAX_MULTIPLE * 2, "fired_at": 1, "threshold": 1.0})
