@@ -24,6 +24,7 @@ from bot.ingest import Ingestor, Listener
 from bot.market.poller import MarketPoller
 from bot.market.state import MarketState
 from bot.refdata import RefDataPoller
+from bot.run_recorder import RunKeeper
 from bot.sources import make_source
 from bot.sources.base import VenueSource
 from bot.totals import coverage_from_db, load_from_db
@@ -66,6 +67,8 @@ class Core:
     # Extra coins whose Binance open interest matters (the chats' watched coins).
     focus_providers: list[Callable[[], Iterable[str]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # This process's row in storage.runs: what tells "venue down" from "not collected".
+    run: RunKeeper | None = None
 
     @classmethod
     async def open(cls, settings: Settings, listeners: Sequence[Listener] = ()) -> Core:
@@ -81,11 +84,17 @@ class Core:
             "database %s: %d minute buckets loaded for the last 7 days", settings.db_path, rows
         )
         sources = {name: make_source(name, settings) for name in settings.exchanges}
-        health = {name: SourceHealth(name) for name in settings.exchanges}
+        run = await RunKeeper.begin(dbt, now_ms)
+        health = {
+            name: SourceHealth(
+                name, started_ms=run.start_ms, data_only=sources[name].heartbeat.data_only
+            )
+            for name in settings.exchanges
+        }
         ingestor = Ingestor(dbt, index, listeners)
         market = MarketState(dbt, settings.funding_poll_s)
         await market.load()
-        return cls(settings, dbt, index, ingestor, sources, health, market)
+        return cls(settings, dbt, index, ingestor, sources, health, market, run=run)
 
     def start_feeds(self, session: aiohttp.ClientSession) -> None:
         """Start, per venue, the reference-data poller and the websocket runner; create the
@@ -151,10 +160,17 @@ class Core:
     async def coverage(
         self, window_ms: int, end_ms: int | None = None
     ) -> dict[str, VenueCoverage]:
-        """Each enabled venue's coverage of the window ending at ``end_ms`` (default now)."""
+        """Each enabled venue's coverage of the window ending at ``end_ms`` (default now):
+        stored uptime and runs, plus the live feed facts (current outage, refused topics)."""
         now = now_ms()
         start, end = window_bounds(window_ms, now if end_ms is None else end_ms)
-        return await self.dbt.run(coverage_from_db, self.settings.exchanges, start, end, now)
+        stored = await self.dbt.run(coverage_from_db, self.settings.exchanges, start, end, now)
+        return {
+            venue: cov
+            if (health := self.health.get(venue)) is None
+            else cov.with_health(health.outage_ms(now), len(health.dropped_topics))
+            for venue, cov in stored.items()
+        }
 
     async def prune(self) -> None:
         """Drop raw events past retention, buckets past their keep, and cold index hours."""
@@ -175,5 +191,7 @@ class Core:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.run is not None:
+            await self.run.end()
         await self.flush()
         await self.dbt.close()

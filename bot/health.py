@@ -24,7 +24,10 @@ class SourceHealth:
     ``connected_since`` is when the venue last became live (None while it is not);
     ``gaps`` lists ``(start_ms, end_ms)`` periods the venue was not live, the last one
     open-ended (``end_ms`` None) while it is down, including the wait for the first
-    connection after start-up.
+    connection after start-up. ``started_ms`` is when this process started collecting
+    (None: unknown), so "no message yet" can say since when. ``dropped_topics`` are the
+    subscribe topics the venue refused (Bybit): while any is left the venue's coverage is
+    partial. ``data_only`` mirrors the venue's watchdog: only data proves the feed alive.
     """
 
     venue: str
@@ -38,6 +41,14 @@ class SourceHealth:
     gaps: list[tuple[int, int | None]] = field(default_factory=list)
     last_error: str | None = None
     connections: dict[str, bool] = field(default_factory=dict)
+    started_ms: int | None = None
+    dropped_topics: set[str] = field(default_factory=set)
+    data_only: bool = False
+    # Start of the current outage: set when the venue stops being live, cleared only once
+    # a connection proves alive by receiving something. A socket that connects and then
+    # stays silent until the watchdog cuts it therefore continues the outage instead of
+    # restarting its clock at every reconnect.
+    _outage_since: int | None = field(default=None, repr=False)
 
     @property
     def live(self) -> bool:
@@ -50,6 +61,14 @@ class SourceHealth:
         if self.gaps and self.gaps[-1][1] is None:
             return self.gaps[-1][0]
         return None
+
+    def outage_ms(self, now_ms: int) -> int | None:
+        """How long the venue has been down (disconnected, or reconnected but silent) as of
+        ``now_ms``; None while it is up and has shown life since its last outage."""
+        since = self._outage_since
+        if since is None and not self.live:
+            since = self.down_since
+        return None if since is None else max(0, now_ms - since)
 
     def expect(self, keys: Iterable[str], now_ms: int) -> Transition:
         """Set the connections the venue should hold; keeps the state of known keys."""
@@ -75,15 +94,22 @@ class SourceHealth:
         """Count one received message of any kind."""
         self.messages += 1
         self.last_message_ms = now_ms
+        if not self.data_only:
+            self._alive()
 
     def data(self, now_ms: int, events: int) -> None:
         """Count ``events`` liquidations delivered by one message."""
         self.events += events
         self.last_data_ms = now_ms
+        self._alive()
 
     def reject(self, count: int) -> None:
         """Count malformed items the parser refused."""
         self.rejects += count
+
+    def _alive(self) -> None:
+        if self.live:
+            self._outage_since = None
 
     def _settle(self, now_ms: int) -> Transition:
         live = self.live
@@ -95,6 +121,8 @@ class SourceHealth:
         if not live and self.down_since is None:
             was_live = self.connected_since is not None
             self.connected_since = None
+            if self._outage_since is None:
+                self._outage_since = now_ms
             self.gaps.append((now_ms, None))
             del self.gaps[:-MAX_GAPS]
             return "down" if was_live else None
@@ -116,4 +144,6 @@ class SourceHealth:
             "gaps": [[start, end] for start, end in self.gaps],
             "last_error": self.last_error,
             "connections": dict(self.connections),
+            "started_ms": self.started_ms,
+            "dropped_topics": len(self.dropped_topics),
         }

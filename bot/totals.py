@@ -24,7 +24,8 @@ from bot.totals_result import (
     window_name,
 )
 from storage.buckets import read_buckets, sum_buckets
-from storage.uptime import read_uptime
+from storage.runs import read_runs
+from storage.uptime import read_intervals
 
 __all__ = [
     "OPEN_SLACK_MS",
@@ -40,8 +41,9 @@ __all__ = [
     "window_name",
 ]
 
-# The feed extends an open uptime interval every 30 s, so a live venue's last interval may
-# end up to that long before now; twice that still counts as connected.
+# The feed extends an open uptime interval (and the core its run) every 30 s, so an open one
+# may end up to that long before now; twice that still counts as lasting until now. Closed
+# intervals get no slack: the feed went down when they ended.
 OPEN_SLACK_MS = 60_000
 
 # Read a long range in slices: read_buckets returns Python tuples (~0.5 kB per row), so one
@@ -71,9 +73,11 @@ def coverage_from_db(
     now_ms: int,
     slack_ms: int = OPEN_SLACK_MS,
 ) -> dict[str, VenueCoverage]:
-    """Each venue's coverage of ``[start_ms, end_ms)`` from the stored uptime intervals."""
-    rows = read_uptime(db, start_ms, end_ms)
-    return window_coverage(rows, venues, start_ms, end_ms, now_ms, slack_ms)
+    """Each venue's coverage of ``[start_ms, end_ms)`` from the stored uptime intervals and
+    liqwatch's runs: live, venue down, or not collected."""
+    rows = read_intervals(db, start_ms, end_ms)
+    runs = read_runs(db, start_ms, end_ms)
+    return window_coverage(rows, venues, start_ms, end_ms, now_ms, slack_ms, runs)
 
 
 def totals_from_db(

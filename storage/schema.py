@@ -241,3 +241,28 @@ def m005_funding_alerts(db: Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@MIGRATIONS()
+def m006_runs(db: Database) -> None:
+    """When liqwatch itself was running, and which feed intervals are still open.
+
+    Coverage tells "venue down" (liqwatch ran, the feed did not) from "not collected"
+    (liqwatch was not running): a run is written at start-up, its end extended every few
+    seconds (a kill -9 leaves the last extension as the end, like the uptime intervals)
+    and closed at shutdown. ``closed`` = 0 marks a run or interval still being extended:
+    only those may be treated as lasting until now.
+    """
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            closed INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX runs_end ON runs (end_ms)")
+    # Intervals written before this migration were all closed or abandoned by now.
+    db.execute("ALTER TABLE source_uptime ADD COLUMN closed INTEGER NOT NULL DEFAULT 1")

@@ -14,11 +14,14 @@ from sqlite_utils import Database
 UptimeRow = tuple[str, int, int]
 """(venue, start_ms, end_ms)."""
 
+IntervalRow = tuple[str, int, int, bool]
+"""(venue, start_ms, end_ms, open): ``open`` while the interval is still being extended."""
+
 
 def open_interval(db: Database, venue: str, start_ms: int) -> int:
     """Start an interval for ``venue`` at ``start_ms``; returns its id."""
     cursor = db.execute(
-        "INSERT INTO source_uptime (venue, start_ms, end_ms) VALUES (?, ?, ?)",
+        "INSERT INTO source_uptime (venue, start_ms, end_ms, closed) VALUES (?, ?, ?, 0)",
         (venue, start_ms, start_ms),
     )
     assert cursor.lastrowid is not None
@@ -37,8 +40,15 @@ def extend_intervals(db: Database, ids: Iterable[int], now_ms: int) -> None:
 def close_interval(db: Database, interval_id: int, end_ms: int) -> None:
     """End an interval at ``end_ms`` (never before its start or last extension)."""
     db.execute(
-        "UPDATE source_uptime SET end_ms = max(end_ms, ?) WHERE id = ?", (end_ms, interval_id)
+        "UPDATE source_uptime SET end_ms = max(end_ms, ?), closed = 1 WHERE id = ?",
+        (end_ms, interval_id),
     )
+
+
+def close_abandoned_intervals(db: Database) -> int:
+    """Mark every interval still open as closed at its last extension (a previous process
+    was killed); returns how many. Call at start-up, before the feeds open new ones."""
+    return db.execute("UPDATE source_uptime SET closed = 1 WHERE closed = 0").rowcount
 
 
 def read_uptime(db: Database, start_ms: int, end_ms: int) -> list[UptimeRow]:
@@ -52,3 +62,13 @@ def read_uptime(db: Database, start_ms: int, end_ms: int) -> list[UptimeRow]:
         (start_ms, end_ms),
     ).fetchall()
     return rows
+
+
+def read_intervals(db: Database, start_ms: int, end_ms: int) -> list[IntervalRow]:
+    """Like :func:`read_uptime`, with whether each interval is still open."""
+    rows = db.execute(
+        "SELECT venue, start_ms, end_ms, closed FROM source_uptime"
+        " WHERE end_ms >= ? AND start_ms < ? ORDER BY venue, start_ms, id",
+        (start_ms, end_ms),
+    ).fetchall()
+    return [(venue, s, e, not closed) for venue, s, e, closed in rows]

@@ -61,21 +61,32 @@ def test_the_future_part_of_a_rounded_up_window_is_not_a_gap() -> None:
     assert cov.down_ms == 0
 
 
-def test_slack_treats_a_recently_extended_interval_as_open() -> None:
+def test_slack_treats_a_recently_extended_open_interval_as_open() -> None:
     now = END - 1_000
     last_extension = now - 20_000
-    strict = venue_coverage("bybit", [(START, last_extension)], START, END, now_ms=now)
+    strict = venue_coverage("bybit", [(START, last_extension, True)], START, END, now_ms=now)
     assert strict.gaps == ((last_extension, now),)
     lenient = venue_coverage(
-        "bybit", [(START, last_extension)], START, END, now_ms=now, slack_ms=30_000
+        "bybit", [(START, last_extension, True)], START, END, now_ms=now, slack_ms=30_000
     )
     assert lenient.live is True
     assert lenient.gaps == ()
     # A connection that died long before now is not rescued by the slack.
     dead = venue_coverage(
-        "bybit", [(START, now - 120_000)], START, END, now_ms=now, slack_ms=30_000
+        "bybit", [(START, now - 120_000, True)], START, END, now_ms=now, slack_ms=30_000
     )
     assert dead.gaps == ((now - 120_000, now),)
+
+
+def test_slack_never_extends_a_closed_interval() -> None:
+    # The feed went down 20 s ago and its interval was closed: an outage in progress is
+    # down time up to now, even within the open-interval slack (issue 7).
+    now = END - 1_000
+    dropped = now - 20_000
+    for closed in ((START, dropped), (START, dropped, False)):
+        cov = venue_coverage("okx", [closed], START, END, now_ms=now, slack_ms=60_000)
+        assert cov.gaps == ((dropped, now),)
+        assert cov.down_ms == 20_000 and not cov.live
 
 
 def test_an_empty_interval_covers_nothing_and_does_not_split_a_gap() -> None:
@@ -110,9 +121,80 @@ def test_json_shape_is_exactly_the_contract() -> None:
     cov = window_coverage([("okx", START + MIN, END)], ["okx", "bybit"], START, END)
     out = coverage_json(cov)
     assert out == {
-        "okx": {"live": False, "complete": False, "gaps": [[START, START + MIN]], "down_ms": MIN},
-        "bybit": {"live": False, "complete": True, "gaps": [[START, END]], "down_ms": END - START},
+        "okx": {
+            "live": False,
+            "complete": False,
+            "gaps": [[START, START + MIN]],
+            "down_ms": MIN,
+            "not_collected_ms": 0,
+        },
+        "bybit": {
+            "live": False,
+            "complete": True,
+            "gaps": [[START, END]],
+            "down_ms": END - START,
+            "not_collected_ms": 0,
+        },
     }
+
+
+def test_time_before_the_first_run_is_not_collected_not_down() -> None:
+    # A fresh install started at START + 50m: every venue connected a second later.
+    started = START + 50 * MIN
+    rows = [(v, started + 1_000, END, True) for v in ("binance", "bybit", "okx")]
+    cov = window_coverage(rows, ["binance", "bybit", "okx"], START, END, runs=[(started, END)])
+    for c in cov.values():
+        assert c.not_collected == ((START, started),)
+        assert c.not_collected_ms == 50 * MIN
+        assert c.down_ms == 1_000  # the wait for the first connection
+        assert c.gaps == ((START, started + 1_000),)
+        assert not c.live
+
+
+def test_inside_a_run_a_venue_that_never_connected_is_down() -> None:
+    started = START + 10 * MIN
+    rows = [("binance", started, END, True)]
+    cov = window_coverage(
+        rows,
+        ["binance", "okx"],
+        START,
+        END,
+        now_ms=END,
+        runs=[(started, END - 5_000, True)],
+        slack_ms=60_000,
+    )
+    assert cov["okx"].down_ms == END - started
+    assert cov["okx"].not_collected_ms == 10 * MIN
+    assert cov["binance"].down_ms == 0
+
+
+def test_a_crash_leaves_the_last_extension_as_the_end_of_the_run() -> None:
+    # Run 1 killed at +20m (its last extension), run 2 from +30m: the 10 minutes between
+    # are not collected; OKX dropped at +40m and is still down: down until now.
+    runs = [(START, START + 20 * MIN, False), (START + 30 * MIN, END - 10_000, True)]
+    rows = [
+        ("okx", START, START + 20 * MIN, False),
+        ("okx", START + 30 * MIN, START + 40 * MIN, False),
+    ]
+    cov = window_coverage(rows, ["okx"], START, END, now_ms=END, slack_ms=60_000, runs=runs)
+    okx = cov["okx"]
+    assert okx.not_collected == ((START + 20 * MIN, START + 30 * MIN),)
+    assert okx.down_ms == 20 * MIN
+    assert okx.gaps == ((START + 20 * MIN, START + 30 * MIN), (START + 40 * MIN, END))
+    assert okx.to_json()["not_collected_ms"] == 10 * MIN
+
+
+def test_connected_intervals_prove_liqwatch_ran_before_the_runs_table() -> None:
+    # A database from before the runs table: no run rows, but OKX was connected, so the
+    # time Binance missed then was a Binance outage, not "not collected".
+    rows = [("okx", START, END, False), ("binance", START + 30 * MIN, END, False)]
+    cov = window_coverage(rows, ["binance", "okx"], START, END, runs=[])
+    assert cov["binance"].down_ms == 30 * MIN and cov["binance"].not_collected_ms == 0
+
+
+def test_dropped_topics_make_a_complete_venue_partial() -> None:
+    cov = venue_coverage("bybit", [(START, END)], START, END).with_health(None, 3)
+    assert cov.partial and cov.to_json()["complete"] is False
 
 
 spans = st.lists(
@@ -137,3 +219,54 @@ def test_gaps_and_uptime_partition_the_window(
     # Gaps are sorted, disjoint, non-empty and never touch each other.
     for (s1, e1), (s2, e2) in zip(cov.gaps, cov.gaps[1:], strict=False):
         assert s1 < e1 < s2 < e2
+
+
+timed = st.lists(
+    st.tuples(st.integers(-100, 1100), st.integers(0, 400), st.booleans()).map(
+        lambda t: (t[0], t[0] + t[1], t[2])
+    ),
+    max_size=6,
+)
+
+
+@given(
+    timed,
+    timed,
+    st.integers(0, 500),
+    st.integers(1, 600),
+    st.integers(0, 1200),
+    st.integers(0, 100),
+)
+def test_live_down_and_not_collected_partition_the_elapsed_window(
+    intervals: list[tuple[int, int, bool]],
+    runs: list[tuple[int, int, bool]],
+    start: int,
+    length: int,
+    now: int,
+    slack: int,
+) -> None:
+    """Restarts at any point: random runs (killed or closed) and random feed intervals."""
+    end = start + length
+    cov = venue_coverage("okx", intervals, start, end, now, slack, runs)
+    horizon = max(start, min(end, now))
+
+    def instants(spans: list[tuple[int, int, bool]]) -> set[int]:
+        out: set[int] = set()
+        for s, e, is_open in spans:
+            stop = horizon if is_open and e >= horizon - slack else min(e, horizon)
+            out.update(range(max(s, start), stop))
+        return out
+
+    window = set(range(start, horizon))
+    live = instants(intervals)
+    running = instants(runs) | live
+    down = window - live - (window - running)
+    not_collected = window - running
+    assert cov.horizon_ms == horizon
+    assert cov.down_ms == len(down) >= 0
+    assert cov.not_collected_ms == len(not_collected) >= 0
+    assert cov.down_ms + cov.not_collected_ms + len(live & window) == horizon - start
+    assert {t for s, e in cov.not_collected for t in range(s, e)} == not_collected
+    assert {t for s, e in cov.gaps for t in range(s, e)} == down | not_collected
+    assert all(s < e for s, e in (*cov.gaps, *cov.not_collected))
+    assert cov.live == (not down and not not_collected)

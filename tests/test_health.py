@@ -74,6 +74,8 @@ def test_counters_and_snapshot_are_json_ready() -> None:
         "gaps": [[0, 10]],
         "last_error": None,
         "connections": {"binance": True},
+        "started_ms": None,
+        "dropped_topics": 0,
     }
 
 
@@ -86,3 +88,48 @@ def test_gap_list_is_bounded() -> None:
     assert len(h.gaps) == MAX_GAPS
     assert h.gaps[-1] == (10 * (MAX_GAPS + 19) + 5, None)
     assert h.gaps[-2] == (10 * (MAX_GAPS + 18) + 5, 10 * (MAX_GAPS + 19) + 1)
+
+
+def test_dropped_topics_are_counted_in_the_snapshot() -> None:
+    h = SourceHealth("bybit", started_ms=5)
+    h.dropped_topics.update({"allLiquidation.1000000BOBUSDT", "allLiquidation.XUSDT"})
+    snap = h.snapshot()
+    assert snap["dropped_topics"] == 2 and snap["started_ms"] == 5
+
+
+def test_outage_counts_from_the_drop_until_now() -> None:
+    h = SourceHealth("okx")
+    h.expect(["okx"], 0)
+    assert h.outage_ms(400) == 400  # still waiting for the first connection
+    h.connection_up("okx", 500)
+    h.message(600)
+    assert h.outage_ms(700) is None
+    h.connection_down("okx", 1_000, "connect failed (x)")
+    assert h.outage_ms(1_000) == 0
+    assert h.outage_ms(721_000) == 720_000
+
+
+def test_a_silent_reconnect_continues_the_outage() -> None:
+    # The socket connects, says nothing, the watchdog cuts it: still the same outage.
+    h = SourceHealth("okx")
+    h.expect(["okx"], 0)
+    h.connection_up("okx", 10)
+    h.message(20)
+    h.connection_down("okx", 1_000, "socket open but silent for 60 s")
+    h.connection_up("okx", 2_000)
+    assert h.outage_ms(3_000) == 2_000
+    h.connection_down("okx", 62_000, "socket open but silent for 60 s")
+    assert h.outage_ms(700_000) == 699_000
+    h.connection_up("okx", 701_000)
+    h.message(701_500)  # it speaks again: the outage is over
+    assert h.outage_ms(702_000) is None
+
+
+def test_data_only_venues_need_data_to_end_an_outage() -> None:
+    h = SourceHealth("binance", data_only=True)
+    h.expect(["binance"], 0)
+    h.connection_up("binance", 10)
+    h.message(20)  # a control answer on an unrouted URL proves nothing
+    assert h.outage_ms(30) == 30
+    h.data(40, 1)
+    assert h.outage_ms(50) is None
