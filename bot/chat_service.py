@@ -17,7 +17,6 @@ from typing import Final, Protocol
 from sqlite_utils import Database
 
 from bot import rules
-from bot.amounts import parse_rules_spec
 from bot.config import Settings
 from storage import chats as store
 from storage.chats import ChatRow, RuleRow, SubscribeResult, WatchResult
@@ -193,8 +192,8 @@ class ChatService:
         *,
         now_ms: Callable[[], int] = _wall_ms,
     ) -> ChatService:
-        """A service with ``settings.default_rules`` (``ArgError`` if they do not parse)."""
-        return cls(dbt, parse_rules_spec(settings.default_rules), sink, now_ms=now_ms)
+        """A service with ``settings.default_rules`` (parsed and checked at start-up)."""
+        return cls(dbt, settings.default_rules, sink, now_ms=now_ms)
 
     def attach(self, sink: RuleSink) -> None:
         """Tell ``sink`` about every change from now on (the engine, once it exists)."""

@@ -2,17 +2,39 @@
 
 Every name here is a contract with operators and tests. A bad value stops start-up with
 one line naming the variable (``ConfigError``).
+
+Empty values: a variable that is unset gets its default. A variable that is set but empty
+(``LIQWATCH_EXCHANGES=``) is an error, because an operator who blanks a value means
+*something* and a silent default ("all venues") is rarely it. The one exception is
+``TELEGRAM_BOT_TOKEN``: ``.env.example`` ships it empty, and empty means console mode.
+``LIQWATCH_DEFAULT_RULES=off`` (not empty) means no default rules.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Final
 from urllib.parse import urlparse
 
+from bot.amounts import ArgError, parse_rules_spec
 from bot.events import VENUES
+
+DEFAULT_RULES: Final[Mapping[str, float]] = MappingProxyType({"1h": 100e6, "24h": 1e9})
+# Bounds an operator cannot mean to exceed: past them a value breaks arithmetic (a
+# retention of 1e300 days does not fit an SQLite integer) or hammers the venues.
+MAX_RETENTION_DAYS: Final = 3650.0
+MIN_POLL_S: Final = 1.0
+# Funding intervals can be 1 h; two polls less than an hour apart are what lets the poller
+# see an interval change at the settlement where it happens (bot.market.intervals).
+MAX_POLL_S: Final = 1800.0
+# The shape @BotFather hands out (digits, a colon, letters/digits/-/_); anything else would
+# make a broken Bot API URL. The token itself never appears in a message.
+_TOKEN_RE: Final = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
 class ConfigError(ValueError):
@@ -21,7 +43,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the application is configured with; built once and passed in."""
+    """Everything the application is configured with; built once and passed in.
+
+    ``default_rules`` maps window -> USD threshold (``LIQWATCH_DEFAULT_RULES`` parsed).
+    """
 
     db_path: Path = Path("data/liqwatch.db")
     exchanges: tuple[str, ...] = VENUES
@@ -35,7 +60,7 @@ class Settings:
     log_level: str = "INFO"
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
-    default_rules: str = "1h=100M,24h=1B"
+    default_rules: Mapping[str, float] = field(default_factory=lambda: DEFAULT_RULES)
     funding_poll_s: float = 60.0
 
     def ws_url(self, venue: str) -> str:
@@ -52,9 +77,14 @@ class Settings:
         env = os.environ if env is None else env
         d = cls()
 
-        def get(name: str, default: str) -> str:
+        def get(name: str, default: str, hint: str = "") -> str:
             value = env.get(name)
-            return default if value is None or value.strip() == "" else value.strip()
+            if value is None:
+                return default
+            if value.strip() == "":
+                hint = hint or f"remove the line for the default {default}"
+                raise ConfigError(f"{name}: set but empty; {hint}")
+            return value.strip()
 
         def ws(name: str, default: str) -> str:
             return _url(name, get(name, default), ("ws", "wss"))
@@ -62,24 +92,44 @@ class Settings:
         def http(name: str, default: str) -> str:
             return _url(name, get(name, default), ("http", "https"))
 
-        def positive(name: str, default: float) -> float:
-            return _positive(name, get(name, str(default)))
-
         return cls(
-            db_path=Path(get("LIQWATCH_DB", str(d.db_path))),
-            exchanges=_exchanges(get("LIQWATCH_EXCHANGES", ",".join(d.exchanges))),
+            db_path=_db_path(get("LIQWATCH_DB", str(d.db_path))),
+            exchanges=_exchanges(
+                get(
+                    "LIQWATCH_EXCHANGES",
+                    ",".join(d.exchanges),
+                    f"name at least one of {', '.join(VENUES)} (remove the line for all)",
+                )
+            ),
             binance_ws_url=ws("LIQWATCH_BINANCE_WS_URL", d.binance_ws_url),
             binance_rest_url=http("LIQWATCH_BINANCE_REST_URL", d.binance_rest_url),
             bybit_ws_url=ws("LIQWATCH_BYBIT_WS_URL", d.bybit_ws_url),
             bybit_rest_url=http("LIQWATCH_BYBIT_REST_URL", d.bybit_rest_url),
             okx_ws_url=ws("LIQWATCH_OKX_WS_URL", d.okx_ws_url),
             okx_rest_url=http("LIQWATCH_OKX_REST_URL", d.okx_rest_url),
-            retention_days=positive("LIQWATCH_RETENTION_DAYS", d.retention_days),
+            retention_days=_number(
+                "LIQWATCH_RETENTION_DAYS",
+                get("LIQWATCH_RETENTION_DAYS", f"{d.retention_days:g}"),
+                0.0,
+                MAX_RETENTION_DAYS,
+            ),
             log_level=_log_level(get("LIQWATCH_LOG_LEVEL", d.log_level)),
-            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+            telegram_token=_token(env.get("TELEGRAM_BOT_TOKEN", "")),
             telegram_api_url=http("TELEGRAM_API_URL", d.telegram_api_url),
-            default_rules=get("LIQWATCH_DEFAULT_RULES", d.default_rules),
-            funding_poll_s=positive("LIQWATCH_FUNDING_POLL_S", d.funding_poll_s),
+            default_rules=_rules(
+                get(
+                    "LIQWATCH_DEFAULT_RULES",
+                    "1h=100M,24h=1B",
+                    "write off for no default rules, or remove the line for 1h=100M,24h=1B",
+                )
+            ),
+            funding_poll_s=_number(
+                "LIQWATCH_FUNDING_POLL_S",
+                get("LIQWATCH_FUNDING_POLL_S", f"{d.funding_poll_s:g}"),
+                MIN_POLL_S,
+                MAX_POLL_S,
+                low_inclusive=True,
+            ),
         )
 
 
@@ -90,40 +140,87 @@ def load_dotenv_file(path: str | Path = ".env") -> None:
     load_dotenv(path, override=False)
 
 
+def _q(raw: str, limit: int = 60) -> str:
+    """A value quoted for a one-line message (``repr`` escapes newlines), shortened."""
+    return repr(raw[:limit]) + ("…" if len(raw) > limit else "")
+
+
+def _db_path(raw: str) -> Path:
+    if any(not ch.isprintable() for ch in raw):
+        raise ConfigError(f"LIQWATCH_DB: {_q(raw)} contains control characters")
+    path = Path(raw)
+    if path.is_dir():
+        raise ConfigError(f"LIQWATCH_DB: {_q(raw)} is a folder; name the SQLite file in it")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"LIQWATCH_DB: {_q(str(parent))} is a file, not a folder")
+    return path
+
+
 def _exchanges(raw: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip().lower() for n in raw.split(",") if n.strip()))
     unknown = [n for n in names if n not in VENUES]
-    if unknown or not names:
-        raise ConfigError(
-            f"LIQWATCH_EXCHANGES: unknown venue {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(VENUES)}"
-        )
+    choose = f"choose from {', '.join(VENUES)}"
+    if not names:
+        raise ConfigError(f"LIQWATCH_EXCHANGES: {_q(raw)} names no venue; {choose}")
+    if unknown:
+        shown = ", ".join(repr(n) for n in unknown)
+        raise ConfigError(f"LIQWATCH_EXCHANGES: unknown venue {shown}; {choose}")
     return names
 
 
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
-    parsed = urlparse(raw)
-    if parsed.scheme not in schemes or not parsed.hostname:
-        raise ConfigError(f"{name}: {raw!r} is not a {'/'.join(schemes)} URL")
+    kind = "/".join(schemes)
+    if any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise ConfigError(f"{name}: {_q(raw)} is not a {kind} URL (spaces or control characters)")
     try:
+        parsed = urlparse(raw)
         parsed.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {raw!r} has a bad port") from exc
+    except ValueError as exc:  # a bad port, or an unbalanced [ of an IPv6 host
+        raise ConfigError(f"{name}: {_q(raw)} is not a {kind} URL ({exc})") from None
+    if parsed.scheme not in schemes or not parsed.hostname:
+        raise ConfigError(f"{name}: {_q(raw)} is not a {kind} URL")
     return raw
 
 
-def _positive(name: str, raw: str) -> float:
+def _number(name: str, raw: str, low: float, high: float, *, low_inclusive: bool = False) -> float:
+    """A finite number above ``low`` (or at it) and at most ``high``."""
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{name}: {raw!r} must be a positive number")
+        raise ConfigError(f"{name}: {_q(raw)} is not a number") from None
+    above = value >= low if low_inclusive else value > low
+    if not (above and value <= high):  # also false for nan
+        least = f"at least {low:g}" if low_inclusive else f"more than {low:g}"
+        raise ConfigError(f"{name}: {_q(raw)} is out of range; use {least} and at most {high:g}")
     return value
 
 
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError(f"LIQWATCH_LOG_LEVEL: {raw!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        raise ConfigError(
+            f"LIQWATCH_LOG_LEVEL: {_q(raw)} is not one of DEBUG, INFO, WARNING, ERROR"
+        )
     return level
+
+
+def _token(raw: str) -> str | None:
+    token = raw.strip()
+    if not token:
+        return None  # console mode, as .env.example ships it
+    if _TOKEN_RE.fullmatch(token) is None:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN: not a bot token (expected the 123456:ABC-... form from "
+            "@BotFather); leave it empty for console mode"
+        )
+    return token
+
+
+def _rules(raw: str) -> Mapping[str, float]:
+    try:
+        return MappingProxyType(parse_rules_spec(raw))
+    except ArgError as exc:
+        raise ConfigError(
+            f"LIQWATCH_DEFAULT_RULES: {exc}; write e.g. 1h=100M,24h=1B, or off"
+        ) from None

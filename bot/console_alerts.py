@@ -8,34 +8,26 @@ not print again an alert for a level that was already reached.
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from bot.amounts import parse_rules_spec
 from bot.events import WINDOWS
-from bot.format_alert import format_alert
+from bot.format_alert import alert_text
 from bot.rules import Evaluator, RuleSpec, RuleState, TotalsKey, multiple_reached
 from bot.totals_result import Totals
 
-_TAG = re.compile(r"<[^>]+>")
-
 Query = Callable[[int], Totals]  # window ms -> market-wide totals ending now
-
-
-def plain(text: str) -> str:
-    """Telegram HTML as plain text for a terminal."""
-    return html.unescape(_TAG.sub("", text))
 
 
 class ConsoleAlerts:
     """Evaluates the default rules against ``query`` and hands alert texts to ``emit``."""
 
-    def __init__(self, rules_spec: str, query: Query, emit: Callable[[str], None]) -> None:
+    def __init__(
+        self, rules: Mapping[str, float], query: Query, emit: Callable[[str], None]
+    ) -> None:
         self.query = query
         self.emit = emit
         self.evaluator = Evaluator()
-        self.rules = {w: RuleSpec(w, t) for w, t in parse_rules_spec(rules_spec).items()}
+        self.rules = {w: RuleSpec(w, t) for w, t in rules.items()}  # window -> threshold
         for window, spec in self.rules.items():
             self.evaluator.set(("console", window), spec)
 
@@ -59,6 +51,7 @@ class ConsoleAlerts:
         for alert in alerts:
             window = alert.spec.window
             day = totals.get("24h") or self.query(WINDOWS["24h"])
-            self.emit(plain(format_alert(alert.spec, alert.fire, totals[window], day)))
+            # The Telegram alert's own lines, rendered without markup (bot/format_alert.py).
+            self.emit(alert_text(alert.spec, alert.fire, totals[window], day))
         self.evaluator.take_changed()
         return len(alerts)

@@ -1,7 +1,12 @@
 """Console mode's alerts: the default rules on real totals, printed as plain text."""
 
-from bot.console_alerts import ConsoleAlerts, plain
-from bot.events import MINUTE_MS
+import html
+import re
+
+from bot.console_alerts import ConsoleAlerts
+from bot.events import MINUTE_MS, WINDOWS
+from bot.format_alert import format_alert
+from bot.rules import FIRST, Fire, RuleSpec
 from bot.totals_index import TotalsIndex
 from storage.buckets import BucketDelta
 
@@ -14,7 +19,8 @@ def add(index: TotalsIndex, minute: int, usd: float, side: str = "long") -> None
 
 
 def console(index: TotalsIndex, now: list[int], out: list[str]) -> ConsoleAlerts:
-    return ConsoleAlerts("1h=100M,24h=1B", lambda w: index.query(w, now_ms=now[0]), out.append)
+    rules = {"1h": 100e6, "24h": 1e9}
+    return ConsoleAlerts(rules, lambda w: index.query(w, now_ms=now[0]), out.append)
 
 
 def test_fires_once_escalates_and_a_restart_does_not_repeat() -> None:
@@ -40,5 +46,23 @@ def test_fires_once_escalates_and_a_restart_does_not_repeat() -> None:
     assert restarted.tick(now[0] + 3000) == 0 and out2 == []
 
 
-def test_plain_strips_tags_and_entities() -> None:
-    assert plain("<b>🚨 $1M</b> &amp; <i>more</i>") == "🚨 $1M & more"
+def test_console_and_telegram_state_the_same_facts_in_the_same_words() -> None:
+    index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
+    alerts = console(index, now, out)
+    alerts.prime(now[0])
+    add(index, 1, 119.4e6)  # all longs: the share is exactly 100%
+    add(index, 2, 0.6e6, "short")  # 0.5% shorts: "<1%", which must be escaped in HTML
+    assert alerts.tick(now[0]) == 1
+    hour, day = (
+        index.query(WINDOWS["1h"], now_ms=now[0]),
+        index.query(WINDOWS["24h"], now_ms=now[0]),
+    )
+    telegram = format_alert(RuleSpec("1h", 100e6), Fire(FIRST, 1, 120e6, 100e6), hour, day)
+    assert "(&lt;1%)" in telegram
+    # Only the markup differs: the Telegram text without tags and entities is the console's.
+    assert html.unescape(re.sub(r"<[^>]+>", "", telegram)) == out[0]
+    lines = out[0].split("\n")
+    assert lines[3] == "Longs $119.4M (>99%) · Shorts $600K (<1%) · 2 liquidations"
+    # Prices were not looked up in console mode: no claim about them.
+    assert "📉 Long squeeze: longs were >99% of it." in lines
+    assert "price" not in out[0]
