@@ -1,7 +1,9 @@
 """The alert message: what crossed, how the liquidations split, and how far to trust it.
 
-Pure: a rule, its fire and the window's totals (plus the 24 h totals for context) in, one
-Telegram HTML message out, every dynamic value escaped, never over 4096 characters.
+Pure: a rule, its fire and the window's totals (plus the 24 h totals for context) in, the
+alert's content out as typed lines (bot/rich_text.py), rendered once as Telegram HTML
+(every dynamic value escaped by the renderer, never over 4096 characters) and once as
+plain text for the console: both state the same facts in the same words.
 """
 
 from __future__ import annotations
@@ -16,15 +18,63 @@ from bot.amounts import format_duration, format_pct, format_usd
 from bot.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.events import VENUES
 from bot.market_context import MarketContext
+from bot.reading import SQUEEZE_SHARE, read
+from bot.rich_text import BLANK, Line, italic, line, to_html, to_plain
 from bot.rules import Fire, RuleSpec
 from bot.telegram_text import and_list, utf16_len, venue_name
 from bot.totals_result import SideTotals, Totals
 
+__all__ = [
+    "SQUEEZE_SHARE",
+    "alert_lines",
+    "alert_text",
+    "coverage_note",
+    "fit",
+    "format_alert",
+]
+
 MAX_MESSAGE: Final = 4096
-# A side holding more than this share of the window's USD dominated it.
-SQUEEZE_SHARE: Final = 0.75
 TOP_VENUES: Final = 3
 TOP_COINS: Final = 5
+
+
+def alert_lines(
+    spec: RuleSpec,
+    fire: Fire,
+    totals: Totals,
+    day: Totals | None = None,
+    context: MarketContext | None = None,
+) -> list[Line]:
+    """The content of the alert for one fire of ``spec``, line by line.
+
+    ``totals`` is the rule's window (the coin's own totals for a coin rule), ``day`` the
+    24 h totals of the same scope for context (skipped when the window is 24 h itself).
+    ``context`` (price, funding and open interest around the window) adds a line per
+    dominating coin and feeds the reading; without it (console mode, no poller, a failed
+    lookup) the reading says nothing about the market.
+    """
+    # Banner lines that must be seen first (a venue down for long) go before the headline.
+    lines: list[Line | None] = []
+    lines += [line(headline(spec, fire)), line(threshold_line(spec, fire)), BLANK]
+    lines.append(line(sides_line(totals)))
+    lines.append(_ranked("Venues", _venues(totals.by_exchange), TOP_VENUES))
+    if spec.coin is None:
+        lines.append(_ranked("Top coins", totals.by_coin.items(), TOP_COINS))
+    lines.append(_maybe(largest_line(totals)))
+    if day is not None and day.window != totals.window:
+        lines.append(line(day_line(spec, day)))
+    if context is not None:
+        lines += [line(fact) for fact in context.fact_lines()]
+        reading = context.reading_of
+    else:
+        reading = read(totals, None, market=False)
+    lines.append(line(f"{reading.mark} {reading.text}"))
+    # coverage_note gives escaped HTML (its contract); back to its words, escaped once
+    # by the renderer like every other span.
+    note = html.unescape(coverage_note(totals.coverage, totals.by_exchange))
+    if note:
+        lines += [BLANK, line(italic(note))]
+    return [x for x in lines if x is not None]
 
 
 def format_alert(
@@ -34,37 +84,26 @@ def format_alert(
     day: Totals | None = None,
     context: MarketContext | None = None,
 ) -> str:
-    """The HTML alert for one fire of ``spec``.
+    """The HTML alert for one fire of ``spec`` (see :func:`alert_lines`)."""
+    return fit(to_html(alert_lines(spec, fire, totals, day, context)))
 
-    ``totals`` is the rule's window (the coin's own totals for a coin rule), ``day`` the
-    24 h totals of the same scope for context (skipped when the window is 24 h itself).
-    ``context`` (price, funding and open interest around the window) adds a line per
-    dominating coin and replaces the reading line with one built from those facts.
-    """
-    lines: list[str | None] = [headline(spec, fire), threshold_line(spec, fire), ""]
-    lines.append(sides_line(totals))
-    lines.append(_ranked("Venues", _venues(totals.by_exchange), TOP_VENUES))
-    if spec.coin is None:
-        lines.append(_ranked("Top coins", totals.by_coin.items(), TOP_COINS, escape=True))
-    lines.append(largest_line(totals))
-    if day is not None and day.window != totals.window:
-        lines.append(day_line(spec, day))
-    if context is None:
-        lines.append(reading_line(totals))
-    else:
-        lines += context.fact_lines()
-        lines.append(f"{reading_mark(totals)} {context.reading}")
-    note = coverage_note(totals.coverage, totals.by_exchange)
-    if note:
-        lines += ["", f"<i>{note}</i>"]
-    return fit([line for line in lines if line is not None])
+
+def alert_text(
+    spec: RuleSpec,
+    fire: Fire,
+    totals: Totals,
+    day: Totals | None = None,
+    context: MarketContext | None = None,
+) -> str:
+    """The same alert as plain text for a terminal: the same lines, no markup."""
+    return to_plain(alert_lines(spec, fire, totals, day, context))
 
 
 def headline(spec: RuleSpec, fire: Fire) -> str:
     """``🚨 $343.2M liquidated in 1h`` (``🚨 BTC: ...`` for a coin rule); plain text, so
     the notification preview shows it as is."""
-    scope = "" if spec.coin is None else f"{html.escape(spec.coin)}: "
-    return f"🚨 {scope}{format_usd(fire.total)} liquidated in {html.escape(spec.window)}"
+    scope = "" if spec.coin is None else f"{spec.coin}: "
+    return f"🚨 {scope}{format_usd(fire.total)} liquidated in {spec.window}"
 
 
 def threshold_line(spec: RuleSpec, fire: Fire) -> str:
@@ -96,53 +135,18 @@ def largest_line(t: Totals) -> str | None:
         return None
     at = dtm.datetime.fromtimestamp(big.ts_ms / 1000, dtm.UTC).strftime("%H:%M UTC")
     return (
-        f"Largest: {format_usd(big.usd)} {html.escape(big.symbol or big.coin)} "
-        f"{html.escape(big.side)} on {html.escape(venue_name(big.exchange))} at {at}"
+        f"Largest: {format_usd(big.usd)} {big.symbol or big.coin} "
+        f"{big.side} on {venue_name(big.exchange)} at {at}"
     )
 
 
 def day_line(spec: RuleSpec, day: Totals) -> str:
     """The 24 h context: ``24h: $1.2B, longs 70%`` (of the coin for a coin rule)."""
-    scope = "" if spec.coin is None else f" {html.escape(spec.coin)}"
+    scope = "" if spec.coin is None else f" {spec.coin}"
     total = day.total_usd
     if total <= 0:
-        return f"{html.escape(day.window)}{scope}: {format_usd(0)}"
-    return (
-        f"{html.escape(day.window)}{scope}: {format_usd(total)}, "
-        f"longs {format_pct(day.long_usd / total)}"
-    )
-
-
-def reading_line(t: SideTotals | Totals) -> str:
-    """One line on which side dominated: long squeeze, short squeeze or two-sided."""
-    total = t.total_usd
-    if total <= 0:
-        return "No liquidations in this window."
-    long_share, short_share = t.long_usd / total, t.short_usd / total
-    if long_share > SQUEEZE_SHARE:
-        return (
-            f"📉 Long squeeze: longs were {format_pct(long_share)} of it, "
-            "forced out as the price fell."
-        )
-    if short_share > SQUEEZE_SHARE:
-        return (
-            f"📈 Short squeeze: shorts were {format_pct(short_share)} of it, "
-            "forced out as the price rose."
-        )
-    return (
-        f"↔️ Two-sided: longs {format_pct(long_share)}, shorts {format_pct(short_share)}; "
-        "both sides were flushed."
-    )
-
-
-def reading_mark(t: SideTotals | Totals) -> str:
-    """The reading line's emoji: 📉 long squeeze, 📈 short squeeze, ↔️ two-sided."""
-    total = t.total_usd
-    if total > 0 and t.long_usd / total > SQUEEZE_SHARE:
-        return "📉"
-    if total > 0 and t.short_usd / total > SQUEEZE_SHARE:
-        return "📈"
-    return "↔️"
+        return f"{day.window}{scope}: {format_usd(0)}"
+    return f"{day.window}{scope}: {format_usd(total)}, longs {format_pct(day.long_usd / total)}"
 
 
 def coverage_note(
@@ -190,19 +194,21 @@ def fit(lines: Sequence[str], limit: int = MAX_MESSAGE) -> str:
     return text
 
 
+def _maybe(text: str | None) -> Line | None:
+    return None if text is None else line(text)
+
+
 def _venues(by_exchange: Mapping[str, SideTotals]) -> Iterable[tuple[str, SideTotals]]:
     return ((venue_name(v), t) for v, t in by_exchange.items())
 
 
-def _ranked(
-    label: str, items: Iterable[tuple[str, SideTotals]], top: int, *, escape: bool = False
-) -> str | None:
+def _ranked(label: str, items: Iterable[tuple[str, SideTotals]], top: int) -> Line | None:
     """``Label: A $1M · B $500K`` for the ``top`` largest non-zero items (None if none)."""
     ranked = sorted(((n, t.total_usd) for n, t in items if t.total_usd > 0), key=_by_usd)
     if not ranked:
         return None
-    parts = [f"{html.escape(n) if escape else n} {format_usd(usd)}" for n, usd in ranked[:top]]
-    return f"{label}: {' · '.join(parts)}"
+    parts = [f"{n} {format_usd(usd)}" for n, usd in ranked[:top]]
+    return line(f"{label}: {' · '.join(parts)}")
 
 
 def _by_usd(item: tuple[str, float]) -> tuple[float, str]:

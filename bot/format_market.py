@@ -3,7 +3,9 @@
 Rates are decimal fractions per funding interval (0.0001 = 0.01 %). A venue's rate is shown
 as its own figure per its interval (``+0.0150%/4h``), beside its 8 h equivalent and its
 annualised figure, so venues with different intervals compare. Pure: records in, Telegram
-HTML out, every dynamic value escaped, a tag never spanning a line.
+HTML out, every dynamic value escaped where it enters the HTML (the figures too: only
+what is escaped there is known to be safe), a tag never spanning a line. The small
+formatters (``format_rate``, ``next_funding``...) return plain text.
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ def freshness(ts_ms: int, now_ms: int, stale_ms: int = STALE_MS) -> str:
     age = max(now_ms - ts_ms, 0)
     when = "just now" if age < 1000 else f"{format_duration(age)} ago"
     if age > stale_ms:
-        return f"<i>⚠️ Stale: last polled {when}; polling may be failing.</i>"
-    return f"<i>Polled {when}.</i>"
+        return f"<i>⚠️ Stale: last polled {escape(when)}; polling may be failing.</i>"
+    return f"<i>Polled {escape(when)}.</i>"
 
 
 def _symbols(cm: CoinMarket) -> list[MarketSnapshot]:
@@ -113,7 +115,11 @@ def _label(s: MarketSnapshot) -> str:
 
 
 def _venue_rate(s: MarketSnapshot) -> str:
-    """``+0.0150%/4h predicted`` (the venue's own figure), or why there is none."""
+    """``+0.0150%/4h predicted`` (the venue's own figure), or why there is none; HTML."""
+    return escape(_venue_rate_text(s))
+
+
+def _venue_rate_text(s: MarketSnapshot) -> str:
     if s.funding_rate is None:
         return "no funding rate"
     if not s.funding_interval_h:
@@ -129,26 +135,25 @@ def format_funding_coin(cm: CoinMarket, now_ms: int, stale_ms: int = STALE_MS) -
     lines = [f"<b>💸 {coin} funding</b>"]
     if cm.funding_8h is not None:
         apr = cm.funding_8h * 3 * 365
-        lines.append(
-            f"OI-weighted {rate_8h(cm.funding_8h)} · {format_apr(apr)} · {who_pays(cm.funding_8h)}"
-        )
+        figures = f"{rate_8h(cm.funding_8h)} · {format_apr(apr)} · {who_pays(cm.funding_8h)}"
+        lines.append(f"OI-weighted {escape(figures)}")
     else:
         lines.append("No OI-weighted figure: no venue gives both funding and open interest.")
     for s in _symbols(cm):
         lines += ["", _label(s)]
-        detail = [_venue_rate(s)]
+        detail = [_venue_rate_text(s)]
         if s.funding_interval_h:
             detail.append(f"every {format_interval(s.funding_interval_h)}")
         if s.rate_8h is not None and s.apr is not None:
             detail += [f"8h {format_rate(s.rate_8h)}", format_apr(s.apr)]
-        lines.append(" · ".join(detail))
+        lines.append(escape(" · ".join(detail)))
         extra = []
         if s.next_funding_ms is not None:
             extra.append(f"Next {next_funding(s.next_funding_ms, now_ms)}")
         if s.oi_usd is not None:
             extra.append(f"OI {format_usd(s.oi_usd)}")
         if extra:
-            lines.append(" · ".join(extra))
+            lines.append(escape(" · ".join(extra)))
     lines += ["", freshness(cm.ts_ms, now_ms, stale_ms)]
     return "\n".join(lines)
 
@@ -159,9 +164,8 @@ def _ranked_funding(coins: Sequence[CoinMarket], start: int = 1) -> list[str]:
         assert cm.funding_8h is not None
         apr = cm.funding_8h * 3 * 365
         oi = f" · OI {format_usd(cm.oi_usd)}" if cm.oi_usd is not None else ""
-        out.append(
-            f"{i}. <b>{escape(cm.coin)}</b> {rate_8h(cm.funding_8h)} · {format_apr(apr)}{oi}"
-        )
+        figures = f"{rate_8h(cm.funding_8h)} · {format_apr(apr)}{oi}"
+        out.append(f"{i}. <b>{escape(cm.coin)}</b> {escape(figures)}")
     return out
 
 
@@ -181,7 +185,7 @@ def format_funding_market(
     ]
     lines = [
         "<b>💸 Funding extremes</b> · OI-weighted, 8h equivalent",
-        f"{len(eligible)} coins with at least {format_usd(min_oi_usd)} open interest",
+        f"{len(eligible)} coins with at least {escape(format_usd(min_oi_usd))} open interest",
     ]
     positive = sorted(
         (c for c in eligible if c.funding_8h is not None and c.funding_8h > 0),
@@ -201,7 +205,8 @@ def format_funding_market(
 
 
 def _change_or_none(change: float | None) -> str:
-    return "no history" if change is None else format_change(change)
+    """HTML: the change, or ``no history``."""
+    return escape("no history" if change is None else format_change(change))
 
 
 def format_oi_coin(
@@ -219,7 +224,7 @@ def format_oi_coin(
     if cm.oi_usd is None:
         lines.append("No venue reports open interest for it right now.")
     else:
-        parts = [f"Total <b>{format_usd(cm.oi_usd)}</b>"]
+        parts = [f"Total <b>{escape(format_usd(cm.oi_usd))}</b>"]
         parts += [f"{escape(label)} {_change_or_none(c)}" for label, c in changes]
         lines.append(" · ".join(parts))
     lines.append("")
@@ -228,7 +233,7 @@ def format_oi_coin(
             lines.append(f"{_label(s)} no open interest figure")
             continue
         per = symbol_changes.get((s.venue, s.symbol), [None] * len(changes))
-        parts = [f"{_label(s)} {format_usd(s.oi_usd)}"]
+        parts = [f"{_label(s)} {escape(format_usd(s.oi_usd))}"]
         parts += [
             f"{escape(label)} {_change_or_none(c)}"
             for (label, _), c in zip(changes, per, strict=False)
@@ -252,7 +257,7 @@ def format_oi_market(
 
     def ranked(rows: Sequence[tuple[str, float, float]]) -> list[str]:
         return [
-            f"{i}. <b>{escape(c)}</b> {format_change(ch)} · {format_usd(oi)} now"
+            f"{i}. <b>{escape(c)}</b> {escape(format_change(ch))} · {escape(format_usd(oi))} now"
             for i, (c, oi, ch) in enumerate(rows, 1)
         ] or ["None"]
 
@@ -260,8 +265,8 @@ def format_oi_market(
     return "\n".join(
         [
             f"<b>📊 Open interest · last {w}</b>",
-            f"{len(eligible)} coins with at least {format_usd(min_oi_usd)} open interest"
-            f" and a figure {w} ago",
+            f"{len(eligible)} coins with at least {escape(format_usd(min_oi_usd))} open"
+            f" interest and a figure {w} ago",
             "",
             "<b>Biggest drops</b>",
             *ranked(drops),
@@ -282,16 +287,18 @@ def format_funding_alert(cm: CoinMarket, fire: Fire) -> str:
     threshold it crossed, who pays, open interest and each venue's own rate."""
     funding = cm.funding_8h if cm.funding_8h is not None else fire.total
     coin = escape(cm.coin)
-    thr = threshold_text(fire.threshold)
-    lines = [f"💸 {coin} funding {rate_8h(funding)} ({format_apr(funding * 3 * 365)})"]
+    thr = escape(threshold_text(fire.threshold))
+    rate = escape(f"{rate_8h(funding)} ({format_apr(funding * 3 * 365)})")
+    lines = [f"💸 {coin} funding {rate}"]
+    multiple = int(fire.multiple)
     if fire.is_escalation:
-        lines.append(f"⏫ Escalation: now {fire.multiple}× your {thr} funding alert.")
-    elif fire.multiple > 1:
-        lines.append(f"Crossed your {thr} funding alert, already {fire.multiple}× over.")
+        lines.append(f"⏫ Escalation: now {multiple}× your {thr} funding alert.")
+    elif multiple > 1:
+        lines.append(f"Crossed your {thr} funding alert, already {multiple}× over.")
     else:
         lines.append(f"Crossed your {thr} funding alert.")
     oi = f" · open interest {format_usd(cm.oi_usd)}" if cm.oi_usd is not None else ""
-    lines.append(f"OI-weighted 8h equivalent: {who_pays(funding)}{oi}")
+    lines.append(f"OI-weighted 8h equivalent: {escape(who_pays(funding) + oi)}")
     for s in _symbols(cm):
         if s.funding_rate is not None:
             lines.append(f"{_label(s)} {_venue_rate(s)}")

@@ -1,7 +1,8 @@
 """Texts for the read-only commands (/liq, /top, /settings, /status, /help).
 
-Telegram texts are HTML: every dynamic value goes through ``html.escape`` and a tag never
-spans a line, so :func:`fit_html` can cut a long text at a line boundary and keep it
+Telegram texts are HTML: every dynamic value goes through ``html.escape`` where it enters
+the text, including the ones that look safe (``format_pct`` writes ``<1%``), and a tag
+never spans a line, so :func:`fit_html` can cut a long text at a line boundary and keep it
 valid. Plain-text console and CLI output lives in ``bot.console``.
 """
 
@@ -67,7 +68,7 @@ def _shares(t: SideTotals | Totals) -> str:
     total = t.total_usd
     if total <= 0:
         return ""
-    return f"longs {format_pct(t.long_usd / total)}"
+    return f"longs {escape(format_pct(t.long_usd / total))}"
 
 
 def coverage_note(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] = ()) -> str:
@@ -103,7 +104,7 @@ def coverage_note(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] =
 
 def _rule_line(spec: RuleSpec) -> str:
     coin = f"<b>{escape(spec.coin)}</b> " if spec.coin else ""
-    return f"• {coin}{escape(spec.window)} ≥ {format_usd(spec.threshold)}"
+    return f"• {coin}{escape(spec.window)} ≥ {escape(format_usd(spec.threshold))}"
 
 
 def format_rules(rules: Iterable[RuleSpec]) -> str:
@@ -127,33 +128,39 @@ def format_liq(
         lines.append(f"None recorded in the last {escape(main.window)}.")
     else:
         total = main.total_usd
-        lines.append(f"<b>{format_usd(total)}</b> · {main.count:,} liquidations")
-        lines.append(
-            f"🔴 Longs {format_usd(main.long_usd)} ({format_pct(main.long_usd / total)})"
-            f" · 🟢 Shorts {format_usd(main.short_usd)} ({format_pct(main.short_usd / total)})"
-        )
+        lines.append(f"<b>{escape(format_usd(total))}</b> · {main.count:,} liquidations")
+        longs = f"{format_usd(main.long_usd)} ({format_pct(main.long_usd / total)})"
+        shorts = f"{format_usd(main.short_usd)} ({format_pct(main.short_usd / total)})"
+        lines.append(f"🔴 Longs {escape(longs)} · 🟢 Shorts {escape(shorts)}")
     if beside:
-        lines.append(" · ".join(f"{escape(t.window)} {format_usd(t.total_usd)}" for t in beside))
+        lines.append(
+            " · ".join(f"{escape(t.window)} {escape(format_usd(t.total_usd))}" for t in beside)
+        )
     if main.count:
         lines += ["", "<b>By exchange</b>"]
         ranked = sorted(main.by_exchange.items(), key=lambda kv: (-kv[1].total_usd, kv[0]))
         for venue, ex in ranked:
             share = f" · {_shares(ex)}" if ex.total_usd > 0 else ""
-            lines.append(f"{escape(venue_name(venue))} {format_usd(ex.total_usd)}{share}")
+            lines.append(f"{escape(venue_name(venue))} {escape(format_usd(ex.total_usd))}{share}")
         if coin is None:
             lines += ["", "<b>Top coins</b>"]
             for i, (name, t) in enumerate(main.top_coins(top_n), 1):
-                lines.append(f"{i}. {escape(name)} {format_usd(t.total_usd)} · {_shares(t)}")
+                lines.append(
+                    f"{i}. {escape(name)} {escape(format_usd(t.total_usd))} · {_shares(t)}"
+                )
         if main.largest is not None:
             big = main.largest
             lines += [
                 "",
-                f"<b>Largest</b> {format_usd(big.usd)} {escape(big.coin)} {escape(big.side)}"
-                f" on {escape(venue_name(big.exchange))} ({escape(big.symbol)}),"
-                f" {clock(big.ts_ms, now_ms)}, {ago(big.ts_ms, now_ms)}",
+                f"<b>Largest</b> {escape(format_usd(big.usd))} {escape(big.coin)}"
+                f" {escape(big.side)} on {escape(venue_name(big.exchange))}"
+                f" ({escape(big.symbol)}),"
+                f" {escape(clock(big.ts_ms, now_ms))}, {escape(ago(big.ts_ms, now_ms))}",
             ]
     if context is not None:
-        lines += ["", "<b>Market</b>", *context.fact_lines(), context.reading]
+        # The context is plain text (the alert renders the same words): escaped here.
+        lines += ["", "<b>Market</b>", *map(escape, context.fact_lines())]
+        lines.append(escape(context.reading))
     note = coverage_note(main.coverage, main.by_exchange)
     if note:
         lines += ["", f"<i>{escape(note)}</i>"]
@@ -166,11 +173,13 @@ def format_top(totals: Totals, limit: int = 20) -> str:
     if totals.count == 0:
         lines.append(f"No liquidations recorded in the last {escape(totals.window)}.")
     else:
-        lines.append(f"{format_usd(totals.total_usd)} in all · {len(totals.by_coin)} coins")
+        lines.append(
+            f"{escape(format_usd(totals.total_usd))} in all · {len(totals.by_coin)} coins"
+        )
         lines.append("")
         for i, (name, t) in enumerate(totals.top_coins(limit), 1):
             lines.append(
-                f"{i}. <b>{escape(name)}</b> {format_usd(t.total_usd)} · {_shares(t)}"
+                f"{i}. <b>{escape(name)}</b> {escape(format_usd(t.total_usd))} · {_shares(t)}"
                 f" · {t.count:,}"
             )
     note = coverage_note(totals.coverage, totals.by_exchange)
@@ -201,10 +210,9 @@ def format_settings(
     else:
         lines.append("Alerts: on")
     if chat.muted(now_ms) and chat.muted_until_ms is not None:
-        lines.append(
-            f"Muted until {clock(chat.muted_until_ms, now_ms)}"
-            f" ({format_duration(chat.muted_until_ms - now_ms)} left; /unmute ends it)"
-        )
+        until = clock(chat.muted_until_ms, now_ms)
+        left = format_duration(chat.muted_until_ms - now_ms)
+        lines.append(f"Muted until {escape(until)} ({escape(left)} left; /unmute ends it)")
     lines += ["", "<b>Market-wide thresholds</b>"]
     market = [r.spec for r in settings.market]
     lines.append(format_rules(market) if market else "None (set one: /threshold 1h 250M)")
@@ -215,7 +223,8 @@ def format_settings(
     if funding_alert is None:
         lines.append("Off (set one: /fundingalert 0.1%)")
     else:
-        lines.append(f"At ±{funding_alert * 100:.4f}%/8h OI-weighted (/fundingalert off)")
+        level = f"±{funding_alert * 100:.4f}%/8h"
+        lines.append(f"At {escape(level)} OI-weighted (/fundingalert off)")
     return "\n".join(lines)
 
 
@@ -295,12 +304,12 @@ def format_help(commands: Iterable[tuple[str, str]], max_watches: int) -> str:
         "",
     ]
     lines += [f"{escape(syntax)} — {escape(text)}" for syntax, text in commands]
-    windows = " ".join(w for w in WINDOWS if w != "7d")
+    windows = escape(" ".join(w for w in WINDOWS if w != "7d"))
     lines += [
         "",
         "Amounts: 250M, 1.5B, 750K, $250M or 250000000.",
         f"Windows: {windows} (/liq and /top also 7d). Coins: BTC, btc or BTCUSDT.",
-        f"Up to {max_watches} watched coins per chat. In groups only administrators"
+        f"Up to {int(max_watches)} watched coins per chat. In groups only administrators"
         " change settings.",
         "An alert fires when a window total reaches your threshold, again at 2×, 4×, 8×,"
         " and re-arms once the total falls below 80% of it.",

@@ -1,48 +1,76 @@
 """The market around a liquidation window: facts per dominating coin, and ONE reading line.
 
 For the coins that dominated a window: the price move over the window, the funding just
-before it and now, and the change in open interest. The reading line strings those facts
-together, stated as facts rather than advice, for example::
+before it and now, and the change in open interest. When no poll is stored at the
+window's start, the first one inside it is used and the figures say since when
+(``OI −6.1% since 06:54 UTC``). The reading line (bot/reading.py) strings the leading
+coin's facts together, stated as facts rather than advice, for example::
 
     Long squeeze: longs 84% of $343.2M; BTC −4.2% in 1h; funding was +0.031%/8h
     (crowded longs), now +0.008%/8h; open interest −6.1% (deleveraging)
 
-When funding or open-interest figures are missing or too old it says so instead of
-inventing a reading. Pure: ``Totals`` and ``CoinMarket`` records in, HTML text out.
+"Missing" is said only when there is no usable figure. Pure: ``Totals`` and
+``CoinMarket`` records in, plain text out (the renderers escape it).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bot.amounts import format_pct, format_usd
+from bot.amounts import format_usd
 from bot.events import MINUTE_MS
-from bot.format_market import STALE_MS, format_change, rate_8h
+from bot.format_market import STALE_MS, format_change
 from bot.market.records import CoinMarket, oi_change, price_change
-from bot.totals_result import SideTotals, Totals
+from bot.reading import (
+    CROWDED_LONGS,
+    CROWDED_SHORTS,
+    MISSING,
+    NO_HISTORY,
+    OI_MOVE,
+    SQUEEZE_SHARE,
+    CoinFacts,
+    Reading,
+    crowding,
+    oi_reading,
+    rate,
+    read,
+    span_text,
+)
+from bot.totals_result import Totals
 
-# A side holding more than this share of the window's USD dominated it (as the alert's
-# own reading line, bot.format_alert.SQUEEZE_SHARE).
-SQUEEZE_SHARE: Final = 0.75
-# Funding (8 h equivalent) at or beyond these marks a crowded side; the neutral baseline
-# on the big venues is +0.01 %/8h, the interest-rate component.
-CROWDED_LONGS: Final = 0.0003
-CROWDED_SHORTS: Final = -0.0001
-# Open interest moving at least this much over the window is named.
-OI_MOVE: Final = 0.01
+__all__ = [
+    "CROWDED_LONGS",
+    "CROWDED_SHORTS",
+    "DOMINANT_SHARE",
+    "MAX_COINS",
+    "MISSING",
+    "OI_MOVE",
+    "SQUEEZE_SHARE",
+    "CoinFacts",
+    "CoinMove",
+    "MarketContext",
+    "build_context",
+    "coin_facts",
+    "crowding",
+    "dominant_coins",
+    "fact_line",
+    "oi_reading",
+    "usable",
+]
+
 # A coin with at least this share of the window's USD is one of the coins that dominated.
 DOMINANT_SHARE: Final = 0.10
 MAX_COINS: Final = 3
-CONTEXT_DECIMALS: Final = 3
-MISSING: Final = "funding/OI data missing or stale"
 
 
 @dataclass(frozen=True, slots=True)
 class CoinMove:
-    """One coin's market just before the window started and now (None when unknown)."""
+    """One coin's market at (or after) the window's start and now (None when unknown).
+
+    ``before`` is the poll just before the window, or the first one inside it when none
+    was stored before (a fresh install, a gap in the polls)."""
 
     coin: str
     before: CoinMarket | None
@@ -50,42 +78,23 @@ class CoinMove:
 
 
 @dataclass(frozen=True, slots=True)
-class CoinFacts:
-    """What the figures say about one coin over the window (None: not known)."""
-
-    coin: str
-    price_change: float | None
-    funding_before: float | None
-    funding_now: float | None
-    oi_change: float | None
-    oi_usd: float | None
-
-    @property
-    def missing(self) -> str | None:
-        """``funding data``, ``OI data``, ``funding/OI data`` (missing or stale), or None."""
-        funding = self.funding_before is None and self.funding_now is None
-        oi = self.oi_change is None
-        if funding and oi:
-            return "funding/OI data"
-        if funding:
-            return "funding data"
-        if oi:
-            return "OI data"
-        return None
-
-
-@dataclass(frozen=True, slots=True)
 class MarketContext:
-    """Facts per dominating coin and the one reading line (both HTML-escaped)."""
+    """Facts per dominating coin and the one reading (plain text; renderers escape)."""
 
     window: str
     facts: tuple[CoinFacts, ...]
-    reading: str
+    reading_of: Reading
+    end_ms: int = 0
+
+    @property
+    def reading(self) -> str:
+        """The reading line's text (without its mark)."""
+        return self.reading_of.text
 
     def fact_lines(self) -> list[str]:
         """One line per coin: ``BTC: price −4.2% in 1h · funding +0.031%/8h →
         +0.008%/8h · OI $8.1B (−6.1%)``."""
-        return [fact_line(f, self.window) for f in self.facts]
+        return [fact_line(f, self.window, self.end_ms) for f in self.facts]
 
 
 def dominant_coins(totals: Totals, coin: str | None = None, limit: int = MAX_COINS) -> list[str]:
@@ -108,15 +117,18 @@ def usable(
     move: CoinMove, start_ms: int, now_ms: int, stale_ms: int = STALE_MS
 ) -> tuple[CoinMarket | None, CoinMarket | None]:
     """``(before, now)`` keeping only figures fit to compare: ``now`` polled within
-    ``stale_ms``; ``before`` at or before the window start, by at most a quarter of the
-    window (or ``stale_ms`` for short windows)."""
+    ``stale_ms``; ``before`` either at or before the window start, by at most a quarter
+    of the window (or ``stale_ms`` for short windows), or inside the window and earlier
+    than ``now`` (the first poll the window has)."""
     window_ms = max(now_ms - start_ms, MINUTE_MS)
     now = move.now if move.now is not None and now_ms - move.now.ts_ms <= stale_ms else None
     before = move.before
-    if before is not None and not (
-        before.ts_ms <= start_ms and start_ms - before.ts_ms <= max(stale_ms, window_ms // 4)
-    ):
-        before = None
+    if before is not None:
+        if before.ts_ms <= start_ms:
+            fits = start_ms - before.ts_ms <= max(stale_ms, window_ms // 4)
+        else:
+            fits = before.ts_ms < now_ms and (now is None or before.ts_ms < now.ts_ms)
+        before = before if fits else None
     return before, now
 
 
@@ -126,6 +138,7 @@ def coin_facts(move: CoinMove, start_ms: int, now_ms: int, stale_ms: int = STALE
     price = oi = None
     if before is not None and now is not None:
         price, oi = price_change(before, now), oi_change(before, now)
+    since = before.ts_ms if before is not None and before.ts_ms > start_ms else None
     return CoinFacts(
         coin=move.coin,
         price_change=price,
@@ -133,102 +146,47 @@ def coin_facts(move: CoinMove, start_ms: int, now_ms: int, stale_ms: int = STALE
         funding_now=now.funding_8h if now is not None else None,
         oi_change=oi,
         oi_usd=now.oi_usd if now is not None else None,
+        since_ms=since,
+        current=now is not None,
+        earlier=before is not None,
     )
 
 
-def _rate(rate: float) -> str:
-    return rate_8h(rate, CONTEXT_DECIMALS)
-
-
-def crowding(funding: float) -> str | None:
-    """``crowded longs`` / ``crowded shorts`` for funding at the marks, else None."""
-    if funding >= CROWDED_LONGS:
-        return "crowded longs"
-    if funding <= CROWDED_SHORTS:
-        return "crowded shorts"
-    return None
-
-
-def oi_reading(change: float) -> str | None:
-    """``deleveraging`` when open interest fell by ``OI_MOVE`` or more, ``positions
-    added`` when it rose as much, else None."""
-    if change <= -OI_MOVE:
-        return "deleveraging"
-    if change >= OI_MOVE:
-        return "positions added"
-    return None
-
-
-def fact_line(f: CoinFacts, window: str) -> str:
-    """One coin's facts as an HTML line."""
+def fact_line(f: CoinFacts, window: str, end_ms: int = 0) -> str:
+    """One coin's facts as one plain-text line."""
+    since = span_text(window, f.since_ms, end_ms)
     parts: list[str] = []
     if f.price_change is not None:
-        parts.append(f"price {format_change(f.price_change)} in {html.escape(window)}")
+        parts.append(f"price {format_change(f.price_change)} {since}")
     if f.funding_before is not None and f.funding_now is not None:
-        parts.append(f"funding {_rate(f.funding_before)} → {_rate(f.funding_now)}")
+        text = f"funding {rate(f.funding_before)} → {rate(f.funding_now)}"
+        parts.append(text if f.since_ms is None else f"{text} {since}")
     elif f.funding_now is not None:
-        parts.append(f"funding now {_rate(f.funding_now)}")
+        parts.append(f"funding now {rate(f.funding_now)}")
     elif f.funding_before is not None:
-        parts.append(f"funding was {_rate(f.funding_before)}")
+        parts.append(f"funding was {rate(f.funding_before)}")
     if f.oi_usd is not None and f.oi_change is not None:
-        parts.append(f"OI {format_usd(f.oi_usd)} ({format_change(f.oi_change)})")
+        change = format_change(f.oi_change)
+        change = change if f.since_ms is None else f"{change} {since}"
+        parts.append(f"OI {format_usd(f.oi_usd)} ({change})")
     elif f.oi_usd is not None:
         parts.append(f"OI {format_usd(f.oi_usd)}")
     if f.missing:
         parts.append(f"{f.missing} missing or stale")
-    return f"{html.escape(f.coin)}: {' · '.join(parts)}"
-
-
-def side_phrase(t: SideTotals | Totals) -> str:
-    """``Long squeeze: longs 84% of $343.2M`` (``Short squeeze``, or ``Two-sided: longs
-    55%, shorts 45% of ...``)."""
-    total = t.total_usd
-    if total <= 0:
-        return "No liquidations"
-    longs, shorts = t.long_usd / total, t.short_usd / total
-    usd = format_usd(total)
-    if longs > SQUEEZE_SHARE:
-        return f"Long squeeze: longs {format_pct(longs)} of {usd}"
-    if shorts > SQUEEZE_SHARE:
-        return f"Short squeeze: shorts {format_pct(shorts)} of {usd}"
-    return f"Two-sided: longs {format_pct(longs)}, shorts {format_pct(shorts)} of {usd}"
-
-
-def reading_line(totals: Totals, lead: CoinFacts | None) -> str:
-    """The ONE reading line from the window's sides and its leading coin's facts."""
-    parts = [side_phrase(totals)]
-    if lead is None:
-        return f"{parts[0]}; {MISSING}"
-    window = html.escape(totals.window)
-    if lead.price_change is not None:
-        parts.append(f"{html.escape(lead.coin)} {format_change(lead.price_change)} in {window}")
-    if lead.funding_before is not None:
-        text = f"funding was {_rate(lead.funding_before)}"
-        label = crowding(lead.funding_before)
-        text += f" ({label})" if label else ""
-        if lead.funding_now is not None:
-            text += f", now {_rate(lead.funding_now)}"
-        parts.append(text)
-    elif lead.funding_now is not None:
-        label = crowding(lead.funding_now)
-        parts.append(f"funding now {_rate(lead.funding_now)}" + (f" ({label})" if label else ""))
-    if lead.oi_change is not None:
-        label = oi_reading(lead.oi_change)
-        text = f"open interest {format_change(lead.oi_change)}"
-        parts.append(text + (f" ({label})" if label else ""))
-    if lead.missing:
-        parts.append(f"{lead.missing} missing or stale")
-    return "; ".join(parts)
+    if f.uncompared:
+        parts.append(NO_HISTORY)
+    return f"{f.coin}: {' · '.join(parts)}"
 
 
 def build_context(
     totals: Totals, moves: Sequence[CoinMove], now_ms: int, stale_ms: int = STALE_MS
 ) -> MarketContext:
     """Facts for each coin in ``moves`` (the dominating ones, largest first) over the
-    window of ``totals`` ending ``now_ms``, and the reading line led by the first."""
+    window of ``totals`` ending ``now_ms``, and the reading led by the first."""
     facts = tuple(coin_facts(m, totals.start_ms, now_ms, stale_ms) for m in moves)
     return MarketContext(
         window=totals.window,
         facts=facts,
-        reading=reading_line(totals, facts[0] if facts else None),
+        reading_of=read(totals, facts[0] if facts else None),
+        end_ms=now_ms,
     )

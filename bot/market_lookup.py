@@ -35,21 +35,23 @@ class MarketHistory(LiveMarket, Protocol):
         """The coin's fresh figures, or None when unknown or stale everywhere."""
         ...
 
-    async def coin_at(self, coin: str, ts_ms: int) -> CoinMarket | None:
-        """The coin's stored figures nearest before ``ts_ms``, or None."""
+    async def coin_since(self, coin: str, start_ms: int, end_ms: int) -> CoinMarket | None:
+        """The coin's stored figures just before ``start_ms``, else at the first poll
+        inside ``[start_ms, end_ms)``; None when there are none."""
         ...
 
 
 async def coin_moves(
     market: MarketHistory, coins: Sequence[str], start_ms: int, now_ms: int
 ) -> list[CoinMove]:
-    """Each coin's figures just before ``start_ms`` and at ``now_ms``; a failed lookup
-    counts as missing data (an alert says so rather than not going out)."""
+    """Each coin's figures just before ``start_ms`` (else the first inside the window)
+    and at ``now_ms``; a failed lookup counts as missing data (an alert says so rather
+    than not going out)."""
     moves = []
     for coin in coins:
         try:
             now = market.coin(coin, now_ms)
-            before = await market.coin_at(coin, start_ms)
+            before = await market.coin_since(coin, start_ms, now_ms)
         except Exception:
             log.exception("market figures of %s around %d failed", coin, start_ms)
             now = before = None

@@ -95,7 +95,7 @@ def test_market_alert_exact_text() -> None:
         "Top coins: BTC $220M · ETH $80M · SOL $30.1M · DOGE $7M · XRP $4M",
         "Largest: $12.3M BTCUSDT long on Binance at 14:05 UTC",
         "24h: $1.2B, longs 70%",
-        "📉 Long squeeze: longs were 85% of it, forced out as the price fell.",
+        "📉 Long squeeze: longs were 85% of it.",  # prices unknown: no claim about them
         "",
         "<i>Binance and OKX publish samples; Bybit all. OKX was down 3m of this window.</i>",
     ]
@@ -123,7 +123,7 @@ def test_coin_escalation_short_squeeze() -> None:
     assert not any(line.startswith("Top coins") for line in lines)  # one coin: no ranking
     assert lines[5] == "Largest: $4.25M BTCUSDT short on Bybit at 14:05 UTC"
     assert lines[6] == "24h BTC: $150M, longs 40%"
-    assert lines[7] == "📈 Short squeeze: shorts were 94% of it, forced out as the price rose."
+    assert lines[7] == "📈 Short squeeze: shorts were 94% of it."
     # No coverage from uptime: the note still says which venues only sample.
     assert lines[-1] == "<i>Binance publishes samples; Bybit all.</i>"
     check_telegram_html(text)

@@ -108,8 +108,10 @@ def test_missing_or_stale_figures_are_said_not_invented() -> None:
     old = btc(START - HOUR_MS, 100_000.0, (3.2e9, 2.8e9), 0.00031)
     assert usable(CoinMove("BTC", old, NOW), START, END, STALE) == (None, NOW)
     ctx = build_context(SQUEEZE, [CoinMove("BTC", old, NOW)], END, STALE)
+    # The current figures are there: they are shown, not called missing.
     assert ctx.reading == (
-        "Long squeeze: longs 84% of $343M; funding now +0.008%/8h; OI data missing or stale"
+        "Long squeeze: longs 84% of $343M; funding now +0.008%/8h; open interest $5.63B;"
+        " no earlier poll in the window to compare"
     )
     assert build_context(SQUEEZE, [], END, STALE).reading.endswith(MISSING)
 

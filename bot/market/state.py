@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from sqlite_utils import Database
+
 from bot.events import HOUR_MS
 from bot.feed import wall_ms
 from bot.market.records import (
@@ -21,7 +23,7 @@ from bot.market.records import (
     price_change,
 )
 from storage.db import DbThread
-from storage.market import read_coin_at, read_market_at, resolution_at
+from storage.market import poll_times, read_coin_at, read_market_at, resolution_at
 
 # Snapshots stale for this long are forgotten (delisted symbols, a venue switched off).
 FORGET_MS = 24 * HOUR_MS
@@ -117,6 +119,16 @@ class MarketState:
         gap, fill = self._history_limits(ts_ms, self._clock())
         return await self._dbt.run(read_coin_at, coin.upper(), ts_ms, gap, fill)
 
+    async def coin_since(self, coin: str, start_ms: int, end_ms: int) -> CoinMarket | None:
+        """The coin at the window's start (the last poll at or before ``start_ms``, as
+        ``coin_at``) or, when no poll that close was stored (a fresh install, a gap in
+        the polls), at the first poll inside ``[start_ms, end_ms)`` that has it; None
+        when neither exists."""
+        if self._dbt is None:
+            return None
+        gap, fill = self._history_limits(start_ms, self._clock())
+        return await self._dbt.run(_coin_since, coin.upper(), start_ms, end_ms, gap, fill)
+
     async def changes(self, window_ms: int, now_ms: int | None = None) -> list[CoinChange]:
         """Per coin, open interest and price change from ``window_ms`` ago to now, over the
         venue symbols present at both times; coins missing at either end are left out.
@@ -152,6 +164,21 @@ class MarketState:
         snaps = [s for m in stored.values() for s in m.venues]
         self.apply(snaps)
         return len(snaps)
+
+
+def _coin_since(
+    db: Database, coin: str, start_ms: int, end_ms: int, gap_ms: int, fill_ms: int
+) -> CoinMarket | None:
+    """``MarketState.coin_since`` on the database thread: each candidate poll is one key
+    lookup, and the first poll inside the window almost always has the coin."""
+    found = read_coin_at(db, coin, start_ms, gap_ms, fill_ms)
+    if found is not None:
+        return found
+    for ts in poll_times(db, start_ms + 1, end_ms):
+        found = read_coin_at(db, coin, ts, 0, fill_ms)
+        if found is not None:
+            return found
+    return None
 
 
 def _newest(held: dict[tuple[str, str], MarketSnapshot]) -> int:

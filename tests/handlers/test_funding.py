@@ -297,11 +297,16 @@ async def test_liq_carries_the_market_context(
             f"Long squeeze: longs 80% of $100M; BTC 0.0% in 1h; funding was +0.019%/8h,"
             f" now +0.020%/8h; open interest {oi} (deleveraging)",
         ]
-        # No poll was stored just before the 4h window: said, not invented.
+        # No poll was stored just before the 4h window: the first one inside it (11:00)
+        # is compared with now, and the reading says since when.
         day = (await b.ask(42, "/liq BTC 4h")).split("\n")
-        assert day[day.index("<b>Market</b>") + 2] == (
-            "Long squeeze: longs 80% of $100M; funding now +0.020%/8h; OI data missing or stale"
-        )
+        assert day[day.index("<b>Market</b>") + 1 : day.index("<b>Market</b>") + 3] == [
+            f"BTC: price 0.0% since 11:00 UTC · funding +0.019%/8h → +0.020%/8h since"
+            f" 11:00 UTC · OI $7B ({oi} since 11:00 UTC)",
+            "Long squeeze: longs 80% of $100M; BTC 0.0% since 11:00 UTC; funding was"
+            " +0.019%/8h at 11:00 UTC, now +0.020%/8h; open interest"
+            f" {oi} since 11:00 UTC (deleveraging)",
+        ]
 
 
 @settings(max_examples=400, deadline=None)
