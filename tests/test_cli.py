@@ -225,3 +225,38 @@ def test_missing_inputs_are_explained(env: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         main(["totals", "--window", "3h"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_totals_json_coverage_counts_a_live_outage_and_time_not_collected(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh install running for 20 minutes whose OKX feed dropped 5 minutes ago and is
+    still down, read by `totals --json` while the process runs (issue 7)."""
+    import time
+
+    from storage.db import open_db
+    from storage.runs import extend_run, open_run
+    from storage.uptime import close_interval, extend_intervals, open_interval
+
+    now = int(time.time() * 1000)
+    started = now - 20 * 60_000
+    db = open_db(env)
+    run = open_run(db, started)
+    extend_run(db, run, now - 10_000)  # the running process extended it 10 s ago
+    open_ids = [open_interval(db, venue, started) for venue in ("binance", "bybit")]
+    extend_intervals(db, open_ids, now - 10_000)
+    close_interval(db, open_interval(db, "okx", started), now - 5 * 60_000)
+    db.close()
+
+    assert main(["totals", "--window", "1h", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    coverage = data["coverage"]
+    for venue in ("binance", "bybit", "okx"):
+        assert list(coverage[venue]) == ["live", "complete", "gaps", "down_ms", "not_collected_ms"]
+        assert coverage[venue]["not_collected_ms"] == started - data["start_ms"]
+        assert coverage[venue]["live"] is False
+    assert coverage["binance"]["down_ms"] == 0
+    assert coverage["bybit"]["gaps"] == [[data["start_ms"], started]]
+    # The outage counts up to now, not only after a restart.
+    assert 5 * 60_000 <= coverage["okx"]["down_ms"] < 5 * 60_000 + 30_000
+    assert coverage["okx"]["gaps"][-1][0] == now - 5 * 60_000
