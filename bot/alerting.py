@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from sqlite_utils import Database
 
@@ -35,6 +35,7 @@ from storage import chats, outbox
 from storage.chats import ChatRow, RuleKey, RuleRow
 from storage.db import DbThread
 from storage.outbox import NewMessage, OutboxRow
+from storage.rowwise import unwritable, write_each
 
 if TYPE_CHECKING:
     from bot.chat_service import RuleSink
@@ -46,6 +47,7 @@ CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
 """``coverage(window_ms, end_ms)`` -> each venue's coverage of that window (sync or async)."""
 
 DAY = "24h"
+K = TypeVar("K")
 ALERT_KIND = "alert"
 
 
@@ -79,13 +81,48 @@ def _load(db: Database) -> tuple[list[RuleRow], list[ChatRow]]:
     return chats.load_active_rules(db), chats.load_active_chats(db)
 
 
+def commit_states_and_messages(
+    db: Database,
+    save_states: Callable[[Database, Sequence[tuple[K, rules.RuleState]]], object],
+    states: Mapping[K, rules.RuleState],
+    messages: Sequence[NewMessage],
+    now: int,
+    what: str = "alert",
+) -> list[OutboxRow]:
+    """Rule states and the messages they produced, atomically; returns the stored rows.
+
+    A state or message whose values SQLite refuses is left out (logged once per commit)
+    and the rest are written, so one bad row never blocks the rows behind it. A failure
+    of the database itself propagates: the caller keeps the batch and retries.
+    """
+    try:
+        with db.atomic():
+            save_states(db, list(states.items()))
+            return outbox.add(db, messages, now)
+    except Exception as exc:
+        if not unwritable(exc):
+            raise
+    with db.atomic():
+        kept = write_each(db, list(states.items()), save_states)
+        added = write_each(db, messages, lambda d, part: outbox.add(d, part, now))
+    log.error(
+        "%s commit: left out the unwritable rows, %d of %d rule state(s) and %d of %d"
+        " message(s) (%s)",
+        what,
+        len(kept.skipped),
+        len(states),
+        len(added.skipped),
+        len(messages),
+        kept.describe() if kept.skipped else added.describe(),
+    )
+    return [row for rows in added.written for row in rows]
+
+
 def _commit(
     db: Database, states: Mapping[RuleKey, rules.RuleState], messages: list[NewMessage], now: int
 ) -> list[OutboxRow]:
-    """Rule states and the messages they produced, atomically."""
-    with db.atomic():
-        chats.save_states(db, states)
-        return outbox.add(db, messages, now)
+    """Rule states and the messages they produced, atomically (unwritable rows left out)."""
+    return commit_states_and_messages(db, chats.save_states, states, messages, now)
 
 
 class AlertEngine:

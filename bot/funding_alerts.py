@@ -23,13 +23,13 @@ from typing import Final, cast
 from sqlite_utils import Database
 
 from bot import rules
-from bot.alerting import Outlet, wall_ms
+from bot.alerting import Outlet, commit_states_and_messages, wall_ms
 from bot.chat_service import NotSubscribed, RuleSink
 from bot.format_market import format_funding_alert
 from bot.market.records import CoinMarket
 from bot.market_lookup import LiveMarket
 from bot.rules import RuleSpec, RuleState
-from storage import chats, outbox
+from storage import chats
 from storage import funding_alerts as store
 from storage.db import DbThread
 from storage.funding_alerts import FundingTarget, StateKey
@@ -76,9 +76,8 @@ def _load(
 def _commit(
     db: Database, states: Mapping[StateKey, RuleState], messages: list[NewMessage], now: int
 ) -> list[OutboxRow]:
-    with db.atomic():
-        store.save_states(db, states)
-        return outbox.add(db, messages, now)
+    # Unwritable rows are left out (logged) rather than blocking the rest: see alerting.
+    return commit_states_and_messages(db, store.save_states, states, messages, now, "funding")
 
 
 def _set(db: Database, chat_id: int, threshold: float, now_ms: int) -> float | None:

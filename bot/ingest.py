@@ -23,6 +23,7 @@ from bot.aggregate import bucket_deltas
 from bot.events import Liquidation
 from storage.buckets import BucketDelta, BucketKey, write_batch
 from storage.db import DbThread
+from storage.rowwise import unwritable, write_each
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,30 @@ def commit_batch(db: Database, events: Sequence[Liquidation]) -> dict[BucketKey,
     """Aggregate ``events`` and commit them with their deltas; returns the deltas.
 
     Runs wherever ``db`` lives (the DB thread in the app), keeping the aggregation work
-    off the event loop too.
+    off the event loop too. If SQLite refuses a value of the batch, the events are written
+    one by one and those it refuses are left out (logged once per batch): the deltas
+    returned are those of the events stored. A failing database raises as before.
     """
     deltas = bucket_deltas(events)
-    write_batch(db, events, deltas)
-    return deltas
+    try:
+        write_batch(db, events, deltas)
+        return deltas
+    except Exception as exc:
+        if not unwritable(exc):
+            raise
+    each = write_each(db, events, _write_one)
+    log.error(
+        "ingest: left out %d unwritable of %d events (%s)",
+        len(each.skipped),
+        len(events),
+        each.describe(),
+    )
+    skipped = {id(e) for e, _ in each.skipped}
+    return bucket_deltas(e for e in events if id(e) not in skipped)
+
+
+def _write_one(db: Database, events: Sequence[Liquidation]) -> None:
+    write_batch(db, events, bucket_deltas(events))
 
 
 class Ingestor:
@@ -129,8 +149,7 @@ class Ingestor:
             except Exception:
                 self._failed(events)
                 raise
-            self._finish(events, deltas, started)
-            return len(events)
+            return self._finish(events, deltas, started)
 
     def flush_sync(self, db: Database) -> int:
         """Commit everything buffered using ``db`` on the calling thread (replay, bench)."""
@@ -143,8 +162,7 @@ class Ingestor:
         except Exception:
             self._failed(events)
             raise
-        self._finish(events, deltas, started)
-        return len(events)
+        return self._finish(events, deltas, started)
 
     def _take(self) -> list[Liquidation]:
         events, self._pending = self._pending, []
@@ -175,11 +193,15 @@ class Ingestor:
         else:
             self._finish(events, job.result(), started)
 
-    def _finish(self, events: Sequence[Liquidation], deltas: Deltas, started: float) -> None:
+    def _finish(self, events: Sequence[Liquidation], deltas: Deltas, started: float) -> int:
+        """Count and publish a committed batch; returns the events stored (those SQLite
+        refused are counted as dropped)."""
         elapsed = time.perf_counter() - started
         self._attempts = 0
         stats = self.stats
-        stats.events += len(events)
+        stored = sum(d.count for d in deltas.values())
+        stats.events += stored
+        stats.dropped += len(events) - stored
         stats.batches += 1
         stats.last_flush_s = elapsed
         stats.max_flush_s = max(stats.max_flush_s, elapsed)
@@ -194,3 +216,4 @@ class Ingestor:
                 listener(deltas)
             except Exception:
                 log.exception("ingest listener %r failed", listener)
+        return stored

@@ -97,24 +97,58 @@ def test_flush_sync_commits_on_the_callers_database(tmp_path: Path) -> None:
         db.close()
 
 
-def test_failed_commit_requeues_then_drops_after_max_attempts(tmp_path: Path) -> None:
+def test_failing_database_requeues_then_drops_after_max_attempts(tmp_path: Path) -> None:
     db = open_db(tmp_path / "liq.db")
     try:
-        poison = Liquidation("okx", "X-USDT-SWAP", "X", LONG, 1.0, 1.0, None, T0)  # type: ignore[arg-type]
         ingestor = Ingestor(None, max_attempts=2)
-        ingestor.add([poison, *batch(4)])
-        with pytest.raises(Exception, match="NOT NULL"):
+        ingestor.add(batch(5))
+        # A database fault (not a value SQLite refuses): the batch is kept and retried.
+        db.execute("ALTER TABLE minute_buckets RENAME TO away")
+        with pytest.raises(Exception, match="no such table"):
             ingestor.flush_sync(db)
         assert ingestor.pending == 5 and ingestor.stats.failures == 1
         assert count_events(db) == 0  # the transaction rolled back as a whole
 
-        with pytest.raises(Exception, match="NOT NULL"):
+        with pytest.raises(Exception, match="no such table"):
             ingestor.flush_sync(db)
         assert ingestor.pending == 0 and ingestor.stats.dropped == 5
 
+        db.execute("ALTER TABLE away RENAME TO minute_buckets")
         ingestor.add(batch(4))
         assert ingestor.flush_sync(db) == 4
         assert count_events(db) == 4
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        Liquidation("okx", "X-USDT-SWAP", "X", LONG, 1.0, 1.0, None, T0),  # type: ignore[arg-type]
+        Liquidation("okx", "X\ud800", "X", LONG, 1.0, 1.0, 5.0, T0),  # not UTF-8 encodable
+        Liquidation("okx", "X-USDT-SWAP", "X", LONG, 1.0, 1.0, 5.0, 2**64),  # beyond 64 bits
+    ],
+)
+def test_an_unwritable_event_is_left_out_and_never_blocks_the_others(
+    tmp_path: Path, poison: Liquidation, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = open_db(tmp_path / "liq.db")
+    try:
+        index = TotalsIndex()
+        ingestor = Ingestor(None, index)
+        good = batch(4)
+        ingestor.add([good[0], poison, *good[1:]])
+        assert ingestor.flush_sync(db) == 4
+        assert ingestor.pending == 0 and ingestor.stats.dropped == 1
+        assert count_events(db) == 4
+        stored = read_buckets(db, 0, 2**62)
+        assert sum(r[5] for r in stored) == 4
+        assert math.fsum(r[4] for r in stored) == math.fsum(e.usd for e in good)
+        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and errors[0].exc_info is None
+        assert errors[0].getMessage().startswith("ingest: left out 1 unwritable of 5 events (")
+        ingestor.add(batch(3, offset=HOUR_MS))  # the next batch takes the fast path
+        assert ingestor.flush_sync(db) == 3 and count_events(db) == 7
     finally:
         db.close()
 
