@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from bot.amounts import format_pct, format_usd
 from bot.coverage import VenueCoverage
+from bot.telegram_text import sendable
 from bot.totals_result import Totals
 
 TOP_COINS = 10
@@ -49,7 +50,7 @@ def summary_line(hour: Totals, day: Totals, live: Mapping[str, bool]) -> str:
         f"{name} {format_usd(v.total_usd)}" for name, v in sorted(day.by_exchange.items())
     )
     feeds = " ".join(f"{name} {'up' if up else 'DOWN'}" for name, up in live.items())
-    return (
+    return sendable(
         f"1h {format_usd(hour.total_usd)} [{_side_split(hour)}] | "
         f"24h {format_usd(day.total_usd)} [{_side_split(day)}] | "
         f"24h by venue: {venues or 'none'} | feeds: {feeds}"
@@ -83,4 +84,4 @@ def totals_text(t: Totals) -> str:
             f"at {_utc(big.ts_ms)}"
         )
     lines.append("  " + coverage_note(t.coverage))
-    return "\n".join(lines)
+    return sendable("\n".join(lines))

@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from html import escape
 from typing import Final
 
 from bot.amounts import format_duration, format_usd
 from bot.events import MINUTE_MS
 from bot.market.records import CoinMarket, MarketSnapshot
 from bot.rules import Fire
-from bot.telegram_text import venue_name
+from bot.telegram_text import escape, venue_name
 
 MINUS: Final = "−"
 RATE_DECIMALS: Final = 4

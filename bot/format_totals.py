@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from html import escape
 from typing import Any, Final
 
 from bot.amounts import format_duration, format_pct, format_usd
@@ -19,7 +18,7 @@ from bot.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.events import HOUR_MS, WINDOWS
 from bot.market_context import MarketContext
 from bot.rules import RuleSpec
-from bot.telegram_text import and_list, utf16_len, venue_name
+from bot.telegram_text import and_list, escape, utf16_len, venue_name
 from bot.totals_result import SideTotals, Totals
 
 MAX_MESSAGE: Final = 4096

@@ -9,10 +9,11 @@ the console and the chat state the same facts in the same words.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
+
+from bot.telegram_text import escape, sendable
 
 Style = Literal["b", "i"]
 STYLES: Final = ("b", "i")
@@ -51,14 +52,14 @@ def html_line(content: Line) -> str:
     """One line as Telegram HTML: every span escaped, styled spans wrapped in their tag."""
     out = []
     for span in content:
-        text = html.escape(span.text, quote=False)
+        text = escape(span.text, quote=False)
         out.append(f"<{span.style}>{text}</{span.style}>" if span.style and text else text)
     return "".join(out)
 
 
 def plain_line(content: Line) -> str:
     """One line as plain text (the styles dropped, nothing escaped)."""
-    return "".join(span.text for span in content)
+    return sendable("".join(span.text for span in content))
 
 
 def to_html(lines: Iterable[Line]) -> list[str]:

@@ -1,11 +1,28 @@
-"""Small pieces every Telegram text shares: venue display names, lists, Telegram's length."""
+"""Small pieces every Telegram text shares: venue display names, lists, Telegram's length,
+and the one escaping function every dynamic value goes through on its way into HTML."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from typing import Final
 
 VENUE_NAMES: Final = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
+# A lone surrogate (a JSON "\ud800" escape decodes to one) is not UTF-8: Telegram
+# refuses the message and a UTF-8 terminal raises on print.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def sendable(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """``text`` made safe inside Telegram HTML: ``&``, ``<``, ``>`` (and quotes when
+    ``quote``) escaped, lone surrogates replaced (see :func:`sendable`)."""
+    return html.escape(sendable(text), quote=quote)
 
 
 def venue_name(venue: str) -> str:

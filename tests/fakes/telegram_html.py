@@ -4,7 +4,9 @@ Stricter than Telegram where Telegram is lenient, so text that passes here is ac
 there: only the documented tags, properly nested and closed; every ``&``, ``<`` and ``>``
 outside a tag escaped (named entities ``&lt; &gt; &amp; &quot;`` or numeric ones); at
 most 4096 characters after entity parsing, counted in UTF-16 code units as Telegram
-counts entity offsets.
+counts entity offsets; text that is valid UTF-8 (a lone surrogate, which a venue's JSON
+``"\ud800"`` escape can produce, cannot be sent); not empty once parsed (whitespace
+written as a character reference, ``&#32;``, is still whitespace).
 """
 
 from __future__ import annotations
@@ -47,15 +49,20 @@ class TelegramHtmlError(AssertionError):
     """The text would be refused ("can't parse entities") or is too long."""
 
 
-def _entity_units(match: re.Match[str]) -> int:
-    """UTF-16 length of one entity's character; raises on an invalid code point."""
+def _entity_char(match: re.Match[str]) -> str:
+    """The character one entity stands for; raises on an invalid code point."""
     dec, hexa, named = match.groups()
     if named:
-        return 1
+        return {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}[named]
     code = int(dec) if dec else int(hexa, 16)
     if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
         raise TelegramHtmlError(f"invalid character reference {match.group(0)}")
-    return 2 if code > 0xFFFF else 1
+    return chr(code)
+
+
+def _units(ch: str) -> int:
+    """UTF-16 code units of one character."""
+    return 2 if ord(ch) > 0xFFFF else 1
 
 
 def _check_attr_value(tag: str, value: str) -> None:
@@ -64,7 +71,7 @@ def _check_attr_value(tag: str, value: str) -> None:
         m = _ENTITY_RE.match(value, amp)
         if m is None:
             raise TelegramHtmlError(f"unescaped & in an attribute of <{tag}>")
-        _entity_units(m)
+        _entity_char(m)
         pos = m.end()
 
 
@@ -99,6 +106,10 @@ def _open_tag(name: str, attrs_text: str, stack: list[tuple[str, dict[str, str]]
 
 def check_telegram_html(text: str) -> None:
     """Raise :class:`TelegramHtmlError` unless Telegram would accept ``text`` as HTML."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TelegramHtmlError(f"text is not valid UTF-8 at {exc.start}") from None
     stack: list[tuple[str, dict[str, str]]] = []
     units = 0
     visible = False
@@ -129,13 +140,14 @@ def check_telegram_html(text: str) -> None:
             m = _ENTITY_RE.match(text, pos)
             if m is None:
                 raise TelegramHtmlError(f"unescaped & at {pos}: {text[pos : pos + 12]!r}")
-            units += _entity_units(m)
-            visible = True
+            char = _entity_char(m)
+            units += _units(char)
+            visible = visible or not char.isspace()
             pos = m.end()
         elif ch == ">":
             raise TelegramHtmlError(f"unescaped > at {pos}")
         else:
-            units += 2 if ord(ch) > 0xFFFF else 1
+            units += _units(ch)
             visible = visible or not ch.isspace()
             pos += 1
     if stack:

@@ -56,6 +56,9 @@ BAD = [
     ('<blockquote expandable="yes">x</blockquote>', "takes no value"),
     ("", "empty"),
     ("  <b> </b>\n", "empty"),
+    ("&#32;&#x0A;", "empty"),
+    ("BTC\ud800", "not valid UTF-8"),
+    ("<b>1%</b> \udfff", "not valid UTF-8"),
     ("x" * 4097, "too long: 4097"),
     ("💥" * 2049, "too long: 4098"),  # emoji count twice (UTF-16)
     ("<b>" + "&lt;" * 4097 + "</b>", "too long"),
