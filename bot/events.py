@@ -60,6 +60,9 @@ class ParseResult:
     control: bool = False
     sample: str | None = None
     notice: str | None = None  # venue-reported error (failed subscribe): logged as a warning
+    # Texts to send back on the connection the message came from (Bybit: a rejected
+    # subscribe batch, again topic by topic). A tuple: no allocation on the hot path.
+    replies: tuple[str, ...] = ()
 
     def reject(self, reason: str) -> None:
         """Count one rejected item, keeping the first reason as the sample."""

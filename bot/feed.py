@@ -7,6 +7,10 @@ A liveness watchdog reconnects a socket that stays open but silent (a quiet mark
 dead or mis-routed socket look identical otherwise), and Binance's 24 h cut is taken
 early as a planned reconnect. Failures reconnect with capped, fully jittered exponential
 backoff and one log line per attempt; only ``CancelledError`` ends a connection task.
+The backoff grows only while sessions keep failing: one that delivered data (or stayed
+up and answered long enough) starts the next wait from the base again. Replies the
+parser asks for (``ParseResult.replies``) and texts the source queues for a connection
+(``VenueSource.outgoing``, checked at each heartbeat) are sent on that connection.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from bot.backoff import Backoff, BackoffPolicy
-from bot.events import Liquidation
+from bot.backoff import FEED_BACKOFF, Backoff, BackoffPolicy
+from bot.events import Liquidation, ParseResult
 from bot.health import SourceHealth, Transition
 from bot.sources.base import ConnectionPlan, Heartbeat, VenueSource
 from bot.uptime_recorder import UptimeRecorder, UptimeWriter
@@ -68,7 +72,7 @@ class FeedTiming:
     connect_timeout_s: float = 15.0
     close_timeout_s: float = 3.0
     uptime_extend_s: float = 30.0
-    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    backoff: BackoffPolicy = field(default=FEED_BACKOFF)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,13 @@ class _Outcome:
     reason: str
     silent: bool = False
     planned: bool = False
+
+
+@dataclass
+class _Session:
+    """What one connected session delivered (kept even when it ends in an exception)."""
+
+    events: int = 0
 
 
 class FeedRunner:
@@ -169,6 +180,7 @@ class FeedRunner:
             if key in wanted:
                 log.info("%s: plan for %s changed; reconnecting it", self.venue, key)
         self._apply(self.health.expect(wanted, now), now)
+        self._sync_dropped()
         for key, plan in wanted.items():
             if key in self._plans:
                 continue
@@ -222,8 +234,9 @@ class FeedRunner:
             self._apply(self.health.connection_up(plan.key, now), now)
             log.info("%s: connected to %s", label, plan.url)
             outcome: _Outcome | None = None  # stays None when cancelled (shutdown, new plan)
+            session = _Session()
             try:
-                outcome = await self._serve(ws)
+                outcome = await self._serve(ws, plan.key, session)
             except NETWORK_ERRORS as exc:
                 outcome = _Outcome(f"connection lost ({describe(exc)})")
             finally:
@@ -233,8 +246,7 @@ class FeedRunner:
                 why = outcome.reason if outcome else None
                 self._apply(self.health.connection_down(plan.key, now, why), now)
             reason = outcome.reason
-            stayed = loop.time() - started
-            if outcome.planned or (not outcome.silent and stayed >= self.timing.backoff.healthy_s):
+            if outcome.planned or self._proven(outcome, session, loop.time() - started):
                 backoff.reset()
             if outcome.planned:
                 log.info("%s: %s; reconnecting now", label, reason)
@@ -242,6 +254,16 @@ class FeedRunner:
             delay = backoff.next_delay()
             log.warning("%s: %s; reconnecting in %.1f s", label, reason, delay)
             await asyncio.sleep(delay)
+
+    def _proven(self, outcome: _Outcome, session: _Session, stayed_s: float) -> bool:
+        """Whether a session that ended earns a fresh backoff: it delivered data and
+        lasted ``proven_s``, or it stayed up ``healthy_s`` without the watchdog cutting it
+        (quiet markets). A server that accepts and drops us at once earns neither, so the
+        delay keeps growing instead of hammering it."""
+        policy = self.timing.backoff
+        if session.events and stayed_s >= policy.proven_s:
+            return True
+        return not outcome.silent and stayed_s >= policy.healthy_s
 
     async def _connect(self, plan: ConnectionPlan) -> aiohttp.ClientWebSocketResponse:
         async with asyncio.timeout(self.timing.connect_timeout_s):
@@ -260,7 +282,9 @@ class FeedRunner:
                 raise
         return ws
 
-    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> _Outcome:
+    async def _serve(
+        self, ws: aiohttp.ClientWebSocketResponse, key: str, session: _Session
+    ) -> _Outcome:
         """Read until the socket ends, goes silent or reaches its planned age."""
         hb = self.heartbeat
         loop = asyncio.get_running_loop()
@@ -277,6 +301,8 @@ class FeedRunner:
                 return _Outcome(f"planned reconnect after {_secs(now - opened)} s", planned=True)
             if hb.text is not None and now >= next_ping:
                 await ws.send_str(hb.text)
+                for queued in self.source.outgoing(key):
+                    await ws.send_str(queued)
                 next_ping = now + hb.interval_s
                 continue
             wait = min(alive_at + hb.silence_limit_s, retire_at, next_ping) - now
@@ -296,11 +322,19 @@ class FeedRunner:
                 return _Outcome(f"closed by server (code {ws.close_code})")
             else:
                 continue
-            if self._handle(text) or not hb.data_only:
+            result = self._handle(text)
+            if result is None:
+                continue
+            for reply in result.replies:
+                await ws.send_str(reply)
+            if result.events:
+                session.events += len(result.events)
+                alive_at = loop.time()
+            elif not hb.data_only:
                 alive_at = loop.time()
 
-    def _handle(self, text: str) -> bool:
-        """Parse one message, feed the sink, count; True when it carried events."""
+    def _handle(self, text: str) -> ParseResult | None:
+        """Parse one message, feed the sink, count; None when the parser crashed."""
         now = self._clock()
         self.health.message(now)
         try:
@@ -309,7 +343,7 @@ class FeedRunner:
             self.health.reject(1)
             if self._first("parser crashed"):
                 log.exception("%s: parser crashed on %.200r", self.venue, text)
-            return False
+            return None
         if result.rejects:
             self.health.reject(result.rejects)
             sample = result.sample or "unknown"
@@ -317,15 +351,22 @@ class FeedRunner:
                 log.debug("%s: rejected %d item(s): %s", self.venue, result.rejects, sample)
         if result.notice:
             log.warning("%s: venue says: %s", self.venue, result.notice)
+        if result.control:
+            self._sync_dropped()  # subscribe replies may have dropped or restored topics
         if not result.events:
-            return False
+            return result
         self.health.data(now, len(result.events))
         try:
             self._sink(result.events)
         except Exception as exc:  # a sink bug: say it once per kind, keep the socket alive
             if self._first(f"sink {type(exc).__name__}"):
                 log.exception("%s: sink failed; %d events dropped", self.venue, len(result.events))
-        return True
+        return result
+
+    def _sync_dropped(self) -> None:
+        dropped = self.source.dropped_topics()
+        if dropped != self.health.dropped_topics:
+            self.health.dropped_topics = set(dropped)
 
     def _first(self, kind: str) -> bool:
         if kind in self._logged_kinds:

@@ -83,3 +83,12 @@ class VenueSource(Protocol):
     def coins(self) -> frozenset[str]:
         """Coins the venue's reference data lists (empty when it has none)."""
         ...
+
+    def outgoing(self, key: str) -> list[str]:
+        """Texts to send now on the open connection ``key`` beyond its plan's subscribe
+        (Bybit: dropped topics to try again after a refresh); each is returned once."""
+        ...
+
+    def dropped_topics(self) -> frozenset[str]:
+        """Subscribe topics the venue refused, so not collected (coverage is partial)."""
+        ...

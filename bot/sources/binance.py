@@ -62,6 +62,14 @@ class BinanceSource:
         """None: no reference data is loaded for Binance (coins come from the index)."""
         return frozenset()
 
+    def outgoing(self, key: str) -> list[str]:
+        """Nothing beyond the plan's subscribe."""
+        return []
+
+    def dropped_topics(self) -> frozenset[str]:
+        """None: the one subscription covers every symbol."""
+        return frozenset()
+
     def parse(self, text: str) -> ParseResult:
         """Parse one message: combined wrapper or raw payload, object or list; never raises."""
         result = ParseResult()

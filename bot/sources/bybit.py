@@ -3,6 +3,14 @@
 Bybit prints the side of the liquidated POSITION (``Buy`` = a long was liquidated), the
 opposite convention to Binance and OKX. Notional is size × bankruptcy price (``v × p``).
 The topic has no wildcard, so the symbol list comes from ``instruments-info`` (REST).
+
+Bybit rejects a whole subscribe request when one topic in it is unknown (seen live:
+``{"success":false,"ret_msg":"error:handler not found,topic:allLiquidation.X",
+"req_id":"...","op":"subscribe"}``), and then none of its topics is subscribed. Every
+request carries a ``req_id``; a rejected batch is sent again topic by topic on the same
+connection (``ParseResult.replies``), and only the topics refused on their own are
+dropped. Dropped topics are tried again after each symbol-list refresh, until Bybit
+takes them or they leave the list.
 """
 
 from __future__ import annotations
@@ -35,6 +43,14 @@ HEARTBEAT: Final = Heartbeat(text='{"op":"ping"}', interval_s=20.0, silence_limi
 
 _CONTROL_OPS: Final = ("subscribe", "unsubscribe", "ping", "pong")
 _INF: Final = float("inf")
+# req_id of a one-topic request: "<connection key>:<topic>" (batches: "<key>.<n>").
+_SINGLE: Final = ":"
+# The docs show success replies only ({"success":true,"ret_msg":"","conn_id":...,
+# "req_id":...,"op":"subscribe"}, the req_id echoed). Assumed, as the reported failure
+# shows: a failure echoes the req_id too; failing that, its ret_msg names a topic after
+# "topic:", which finds the batch. A one-topic failure saying "already subscribed" is a
+# topic we hold, not an unknown one.
+_NAMED_TOPIC: Final = "topic:"
 
 
 class BybitSource:
@@ -52,6 +68,10 @@ class BybitSource:
         self._plans: list[ConnectionPlan] = []
         self._pending: dict[str, None] | None = None  # symbols of a refresh in progress
         self._pages = 0
+        self._batches: dict[str, tuple[str, ...]] = {}  # req_id -> topics of that request
+        self._batch_of: dict[str, str] = {}  # topic -> req_id of the batch holding it
+        self._dropped: set[str] = set()  # topics Bybit refused one by one
+        self._retry: dict[str, list[str]] = {}  # connection key -> requests to send now
 
     def ready(self) -> bool:
         """True once a complete symbol list has been loaded."""
@@ -68,6 +88,15 @@ class BybitSource:
     def plans(self) -> list[ConnectionPlan]:
         """One connection per group of at most 200 topics (empty until ``ready``)."""
         return list(self._plans)
+
+    def dropped_topics(self) -> frozenset[str]:
+        """Topics Bybit refused even one by one (not collected until it takes them)."""
+        return frozenset(self._dropped)
+
+    def outgoing(self, key: str) -> list[str]:
+        """Requests to send now on connection ``key``: dropped topics to try again after
+        a symbol-list refresh (each returned once)."""
+        return self._retry.pop(key, [])
 
     def rest_paths(self) -> list[str]:
         """The first page of the linear instrument list."""
@@ -121,22 +150,25 @@ class BybitSource:
                 conns.append([])
             conns[-1].append(symbol)
         self._conns = conns
+        self._batches, self._batch_of = {}, {}
         self._plans = [self._plan(f"{VENUE}-{i}", conn) for i, conn in enumerate(conns) if conn]
+        # Dropped topics still listed are tried again; delisted ones are no loss.
+        self._dropped &= self._batch_of.keys()
+        self._retry = {}
+        for topic in sorted(self._dropped):
+            key = self._batch_of[topic].rpartition(".")[0]
+            self._retry.setdefault(key, []).append(_single(key, topic))
 
     def _plan(self, key: str, symbols: list[str]) -> ConnectionPlan:
         topics = [TOPIC_PREFIX + s for s in symbols]
-        messages = tuple(
-            json.dumps(
-                {
-                    "op": "subscribe",
-                    "args": topics[i : i + ARGS_PER_SUBSCRIBE],
-                    "req_id": f"{key}.{i // ARGS_PER_SUBSCRIBE}",
-                },
-                separators=(",", ":"),
-            )
-            for i in range(0, len(topics), ARGS_PER_SUBSCRIBE)
-        )
-        return ConnectionPlan(key=key, url=self._url, subscribe=messages)
+        messages = []
+        for i in range(0, len(topics), ARGS_PER_SUBSCRIBE):
+            req_id = f"{key}.{i // ARGS_PER_SUBSCRIBE}"
+            batch = tuple(topics[i : i + ARGS_PER_SUBSCRIBE])
+            self._batches[req_id] = batch
+            self._batch_of.update(dict.fromkeys(batch, req_id))
+            messages.append(_subscribe(req_id, batch))
+        return ConnectionPlan(key=key, url=self._url, subscribe=tuple(messages))
 
     def parse(self, text: str) -> ParseResult:
         """Parse one message: ``allLiquidation`` data (an array), acks and pongs."""
@@ -163,11 +195,45 @@ class BybitSource:
         op = msg.get("op")
         if op in _CONTROL_OPS or (op is None and "success" in msg):
             result.control = True
-            if msg.get("success") is False:
+            if op == "subscribe":
+                self._subscribe_reply(msg, result)
+            elif msg.get("success") is False:
                 result.notice = f"bybit {brief(op)} failed: {brief(msg.get('ret_msg'), 240)}"
         else:
             result.reject(f"unknown message {brief(msg)}")
         return result
+
+    def _subscribe_reply(self, msg: dict[str, Any], result: ParseResult) -> None:
+        """Track a subscribe reply: a rejected batch is retried topic by topic, a topic
+        refused on its own is dropped, one taken later is no longer dropped."""
+        req_id = msg.get("req_id")
+        req_id = req_id if type(req_id) is str else ""
+        ret_msg = msg.get("ret_msg")
+        text = ret_msg if type(ret_msg) is str else ""
+        key, single, topic = req_id.partition(_SINGLE)
+        if single and topic.startswith(TOPIC_PREFIX):
+            if msg.get("success") is True or "already" in text.lower():
+                self._dropped.discard(topic)
+            elif msg.get("success") is False:
+                self._dropped.add(topic)
+                result.notice = f"bybit refused {topic}, not collected: {brief(text, 200)}"
+            return
+        if msg.get("success") is not False:
+            return
+        batch = self._batches.get(req_id)
+        if batch is None:
+            named = text.partition(_NAMED_TOPIC)[2].split(",", 1)[0].strip()
+            req_id = self._batch_of.get(named, "")
+            batch = self._batches.get(req_id)
+        if batch is None:
+            result.notice = f"bybit subscribe failed: {brief(text, 240)} (req_id {brief(req_id)})"
+            return
+        key = req_id.rpartition(".")[0]
+        result.replies = tuple(_single(key, t) for t in batch)
+        result.notice = (
+            f"bybit rejected subscribe {req_id} ({len(batch)} topics: {brief(text, 200)});"
+            " retrying them one by one"
+        )
 
     def _events(self, items: list[Any], result: ParseResult) -> None:
         # One loop with the readers inlined for the wire's usual types (the hot path of
@@ -193,6 +259,17 @@ class BybitSource:
                 result.reject(f"bad allLiquidation fields: {brief(item)}")
             else:
                 append(event)
+
+
+def _subscribe(req_id: str, topics: tuple[str, ...]) -> str:
+    return json.dumps(
+        {"op": "subscribe", "args": list(topics), "req_id": req_id}, separators=(",", ":")
+    )
+
+
+def _single(key: str, topic: str) -> str:
+    """A one-topic subscribe on connection ``key``; its req_id names the topic."""
+    return _subscribe(f"{key}{_SINGLE}{topic}", (topic,))
 
 
 def _split_cursor(path: str) -> tuple[str, str | None]:

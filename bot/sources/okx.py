@@ -101,6 +101,14 @@ class OkxSource:
                 result.accepted += 1
         return result
 
+    def outgoing(self, key: str) -> list[str]:
+        """Nothing beyond the plan's subscribe."""
+        return []
+
+    def dropped_topics(self) -> frozenset[str]:
+        """None: the one subscription covers every symbol."""
+        return frozenset()
+
     def parse(self, text: str) -> ParseResult:
         """Parse one message: every detail of every data item, plus acks and pongs."""
         result = ParseResult()

@@ -57,6 +57,12 @@ class ToySource:
     def on_rest(self, path: str, body: str) -> RestResult:
         return RestResult()
 
+    def outgoing(self, key: str) -> list[str]:
+        return []
+
+    def dropped_topics(self) -> frozenset[str]:
+        return frozenset()
+
     def parse(self, text: str) -> ParseResult:
         result = ParseResult()
         head, _, rest = text.partition(" ")

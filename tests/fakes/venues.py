@@ -240,11 +240,18 @@ class FakeBybit(FakeVenue):
     def __init__(self, symbols: list[str], ws_heartbeat_s: float | None = None) -> None:
         super().__init__(ws_heartbeat_s)
         self.symbols = symbols
+        self.unknown_topics: set[str] = set()  # listed by REST, yet refused by the websocket
+        self.subscribe_requests = 0
         self.app.router.add_get("/v5/public/linear", self._ws)
         self.app.router.add_get("/v5/market/instruments-info", self._rest(self._instruments))
 
     def on_text(self, client: FakeClient, text: str) -> list[str]:
-        """``subscribe`` → ack (topics recorded), ``ping`` → pong, like Bybit's public WS."""
+        """``subscribe`` → one reply per request with its ``req_id``; ``ping`` → pong.
+
+        Like Bybit's public WS, one unknown topic rejects the WHOLE request: none of its
+        topics is subscribed, and the reply names the first unknown one. Topics in
+        ``unknown_topics`` (listed by REST or not) are unknown to the websocket.
+        """
         try:
             msg = json.loads(text)
             op = msg["op"]
@@ -254,13 +261,23 @@ class FakeBybit(FakeVenue):
         if op == "ping":
             return [_json({"success": True, "ret_msg": "pong", **base, "op": "ping"})]
         if op == "subscribe":
+            self.subscribe_requests += 1
             topics = [t for t in msg.get("args", []) if isinstance(t, str)]
-            unknown = [t for t in topics if t.split(".", 1)[-1] not in self.symbols]
-            client.topics.update(t for t in topics if t not in unknown)
-            ok = not unknown
-            ret = "" if ok else f"error:handler not found,topic:{unknown[0]}"
-            return [_json({"success": ok, "ret_msg": ret, **base, "op": "subscribe"})]
+            unknown = [t for t in topics if not self._known(t)]
+            if unknown:
+                ret = f"error:handler not found,topic:{unknown[0]}"
+                return [_json({"success": False, "ret_msg": ret, **base, "op": "subscribe"})]
+            client.topics.update(topics)
+            return [_json({"success": True, "ret_msg": "", **base, "op": "subscribe"})]
         return [_json({"success": False, "ret_msg": f"error:unknown op {op}", **base, "op": op})]
+
+    def _known(self, topic: str) -> bool:
+        prefix, _, symbol = topic.partition(".")
+        return (
+            prefix == "allLiquidation"
+            and symbol in self.symbols
+            and topic not in self.unknown_topics
+        )
 
     def _instruments(self, request: web.Request) -> dict[str, Any]:
         half = math.ceil(len(self.symbols) / 2)
