@@ -31,9 +31,12 @@ from bot.totals import coverage_from_db, load_from_db
 from bot.totals_index import TotalsIndex
 from bot.totals_result import Totals, window_bounds
 from bot.uptime_recorder import StorageUptime
+from storage import outbox
 from storage.buckets import prune
 from storage.db import DbThread
 from storage.market import prune_market
+from storage.runs import prune_runs
+from storage.uptime import prune_uptime
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ INDEX_SPAN_MS = WINDOWS["7d"] + HOUR_MS
 # Minute buckets outlive raw events: they are all totals need, and they are small.
 BUCKET_KEEP_DAYS = 90
 DAY_MS = 24 * HOUR_MS
+OUTBOX_KEEP_MS = 7 * DAY_MS  # sent and failed messages (issue 7, item 11)
 FOCUS_TOP = 30  # coins whose Binance open interest is polled (plus watched ones)
 
 
@@ -182,6 +186,20 @@ class Core:
         self.index.drop_before(now - INDEX_SPAN_MS)
         if n_events or n_buckets:
             log.info("pruned %d raw events and %d minute buckets", n_events, n_buckets)
+        await self._prune_history(now, buckets_before)
+
+    async def _prune_history(self, now: int, uptime_before: int) -> None:
+        """Sent and failed outbox rows go after a week (pending ones never); feed uptime
+        and runs live as long as the buckets whose coverage they tell."""
+        messages = 0
+        while n := await self.dbt.run(outbox.prune, now - OUTBOX_KEEP_MS):
+            messages += n  # in chunks, so other DB jobs run in between
+            if n < outbox.PRUNE_CHUNK:
+                break
+        spans = await self.dbt.run(prune_uptime, uptime_before)
+        spans += await self.dbt.run(prune_runs, uptime_before)
+        if messages or spans:
+            log.info("pruned %d outbox messages and %d uptime/run records", messages, spans)
 
     async def close(self) -> None:
         """Stop the feeds (closing their uptime), flush what is buffered, close the file."""

@@ -48,3 +48,9 @@ def read_runs(db: Database, start_ms: int, end_ms: int) -> list[RunRow]:
         (start_ms, end_ms),
     ).fetchall()
     return [(s, e, not closed) for s, e, closed in rows]
+
+
+def prune_runs(db: Database, before_ms: int) -> int:
+    """Delete closed runs that ended before ``before_ms``; returns how many went."""
+    cursor = db.execute("DELETE FROM runs WHERE end_ms < ? AND closed = 1", (before_ms,))
+    return int(cursor.rowcount)

@@ -72,3 +72,10 @@ def read_intervals(db: Database, start_ms: int, end_ms: int) -> list[IntervalRow
         (start_ms, end_ms),
     ).fetchall()
     return [(venue, s, e, not closed) for venue, s, e, closed in rows]
+
+
+def prune_uptime(db: Database, before_ms: int) -> int:
+    """Delete closed intervals that ended before ``before_ms`` (one row per connection
+    would otherwise grow forever); returns how many went. Open ones are kept."""
+    cursor = db.execute("DELETE FROM source_uptime WHERE end_ms < ? AND closed = 1", (before_ms,))
+    return int(cursor.rowcount)
