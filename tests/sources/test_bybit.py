@@ -275,3 +275,72 @@ def test_heartbeat_is_json_ping() -> None:
     hb = BybitSource(URL).heartbeat
     assert json.loads(hb.text or "") == {"op": "ping"}
     assert (hb.interval_s, hb.silence_limit_s, hb.data_only) == (20.0, 60.0, False)
+
+
+def reply(success: bool, req_id: str | None, ret_msg: str = "") -> str:
+    msg: dict[str, object] = {"success": success, "ret_msg": ret_msg, "conn_id": "c1"}
+    if req_id is not None:
+        msg["req_id"] = req_id
+    return json.dumps({**msg, "op": "subscribe"})
+
+
+def single_topics(replies: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    out = []
+    for text in replies:
+        msg = json.loads(text)
+        assert msg["op"] == "subscribe"
+        out.append((msg["req_id"], msg["args"]))
+    return out
+
+
+def test_rejected_batch_is_resent_topic_by_topic_with_req_ids_naming_them() -> None:
+    src = loaded(names(120))
+    batch = json.loads(src.plans()[0].subscribe[1])  # req_id bybit-0.1: topics 50..99
+    bad = "error:handler not found,topic:allLiquidation.C0070USDT"
+    r = src.parse(reply(False, batch["req_id"], bad))
+    assert r.control and r.rejects == 0 and not r.events
+    assert single_topics(r.replies) == [(f"bybit-0:{t}", [t]) for t in batch["args"]]
+    assert r.notice is not None and "retrying them one by one" in r.notice
+    assert src.dropped_topics() == frozenset()  # nothing is dropped before its own refusal
+    # Each single then answers: 49 taken, one refused on its own.
+    for topic in batch["args"]:
+        ok = topic != "allLiquidation.C0070USDT"
+        single = src.parse(reply(ok, f"bybit-0:{topic}", "" if ok else bad))
+        assert single.control and not single.replies and (single.notice is None) == ok
+    assert src.dropped_topics() == {"allLiquidation.C0070USDT"}
+
+
+def test_failure_without_req_id_finds_the_batch_by_the_topic_it_names() -> None:
+    src = loaded(names(120))
+    r = src.parse(reply(False, None, "error:handler not found,topic:allLiquidation.C0110USDT"))
+    assert [args for _, args in single_topics(r.replies)] == [
+        [f"allLiquidation.C{i:04d}USDT"] for i in range(100, 120)
+    ]
+    r = src.parse(reply(False, "someone-else", "error:params error"))
+    assert r.replies == () and r.notice is not None and "params error" in r.notice
+
+
+def test_dropped_topics_are_retried_after_a_refresh_until_taken_or_delisted() -> None:
+    src = loaded(names(60))
+    src.parse(reply(False, "bybit-0:allLiquidation.C0003USDT", "error:handler not found"))
+    src.parse(reply(False, "bybit-0:allLiquidation.C0055USDT", "error:handler not found"))
+    assert src.dropped_topics() == {"allLiquidation.C0003USDT", "allLiquidation.C0055USDT"}
+    assert src.outgoing("bybit-0") == []  # nothing queued before a refresh
+    src.on_rest(INSTRUMENTS_PATH, instruments(names(60)))
+    assert [json.loads(t)["args"] for t in src.outgoing("bybit-0")] == [
+        ["allLiquidation.C0003USDT"],
+        ["allLiquidation.C0055USDT"],
+    ]
+    assert src.outgoing("bybit-0") == []  # each retry is handed out once
+    src.parse(reply(True, "bybit-0:allLiquidation.C0003USDT"))
+    assert src.dropped_topics() == {"allLiquidation.C0055USDT"}
+    src.on_rest(INSTRUMENTS_PATH, instruments(names(50)))  # C0055 delisted: no loss
+    assert src.dropped_topics() == frozenset() and src.outgoing("bybit-0") == []
+
+
+def test_already_subscribed_is_not_a_dropped_topic() -> None:
+    src = loaded(names(3))
+    topic = "allLiquidation.C0001USDT"
+    src.parse(reply(False, f"bybit-0:{topic}", "error:handler not found"))
+    r = src.parse(reply(False, f"bybit-0:{topic}", f"error:already subscribed,topic:{topic}"))
+    assert r.notice is None and src.dropped_topics() == frozenset()
