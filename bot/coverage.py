@@ -36,7 +36,8 @@ class VenueCoverage:
     are those when liqwatch itself was not running; ``down_ms`` is the length of the rest
     (the venue was down while liqwatch ran), ``not_collected_ms`` that of ``not_collected``.
     ``complete`` says whether the venue publishes every liquidation or only a sample.
-    ``horizon_ms`` is where the elapsed window ends (0: unknown). From the live feed health,
+    ``start_ms`` and ``horizon_ms`` are where the window and its elapsed part begin and end
+    (0: unknown). From the live feed health,
     not from storage: ``outage_ms`` is how long the venue has been down right now (None
     while it is up or unknown) and ``dropped_topics`` how many subscriptions it refused
     (then its coverage is partial).
@@ -50,6 +51,7 @@ class VenueCoverage:
     not_collected_ms: int = 0
     not_collected: tuple[Span, ...] = ()
     horizon_ms: int = 0
+    start_ms: int = 0
     outage_ms: int | None = None
     dropped_topics: int = 0
 
@@ -151,6 +153,7 @@ def venue_coverage(
         not_collected_ms=not_collected,
         not_collected=tuple(unrecorded),
         horizon_ms=horizon,
+        start_ms=start_ms,
     )
 
 

@@ -14,14 +14,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.amounts import format_duration, format_pct, format_usd
-from bot.coverage import COMPLETE_VENUES, VenueCoverage
-from bot.events import VENUES
+from bot.amounts import format_pct, format_usd
+from bot.coverage import VenueCoverage
+from bot.coverage_text import coverage_sentence, down_banner
 from bot.market_context import MarketContext
 from bot.reading import SQUEEZE_SHARE, read
 from bot.rich_text import BLANK, Line, italic, line, to_html, to_plain
 from bot.rules import Fire, RuleSpec
-from bot.telegram_text import and_list, utf16_len, venue_name
+from bot.telegram_text import utf16_len, venue_name
 from bot.totals_result import SideTotals, Totals
 
 __all__ = [
@@ -54,7 +54,7 @@ def alert_lines(
     lookup) the reading says nothing about the market.
     """
     # Banner lines that must be seen first (a venue down for long) go before the headline.
-    lines: list[Line | None] = []
+    lines: list[Line | None] = [line(text) for text in down_banner(totals.coverage)]
     lines += [line(headline(spec, fire)), line(threshold_line(spec, fire)), BLANK]
     lines.append(line(sides_line(totals)))
     lines.append(_ranked("Venues", _venues(totals.by_exchange), TOP_VENUES))
@@ -153,32 +153,12 @@ def coverage_note(
     coverage: Mapping[str, VenueCoverage], by_exchange: Mapping[str, object] | None = None
 ) -> str:
     """``Binance and OKX publish samples; Bybit all. OKX was down 3m of this window.``
+    as escaped HTML: the one coverage wording (``bot.coverage_text``) /liq uses too.
 
     Venues come from ``coverage`` when the caller had uptime, else from ``by_exchange``.
     Empty when there is no venue to speak of.
     """
-    venues = _ordered(coverage or (by_exchange or {}))
-    if not venues:
-        return ""
-    complete = {
-        v for v in venues if (coverage[v].complete if v in coverage else v in COMPLETE_VENUES)
-    }
-    sampled = [venue_name(v) for v in venues if v not in complete]
-    full = [venue_name(v) for v in venues if v in complete]
-    if sampled and full:
-        note = f"{and_list(sampled)} publish{_s(sampled)} samples; {and_list(full)} all."
-    elif sampled:
-        note = f"{and_list(sampled)} publish{_s(sampled)} samples only."
-    else:
-        note = f"{and_list(full)} publish{_s(full)} every liquidation."
-    down = [
-        f"{venue_name(v)} was down {format_duration(coverage[v].down_ms)}"
-        for v in venues
-        if v in coverage and not coverage[v].live
-    ]
-    if down:
-        note += f" {and_list(down)} of this window."
-    return html.escape(note, quote=False)
+    return html.escape(coverage_sentence(coverage, by_exchange or {}), quote=False)
 
 
 def fit(lines: Sequence[str], limit: int = MAX_MESSAGE) -> str:
@@ -213,13 +193,3 @@ def _ranked(label: str, items: Iterable[tuple[str, SideTotals]], top: int) -> Li
 
 def _by_usd(item: tuple[str, float]) -> tuple[float, str]:
     return (-item[1], item[0])
-
-
-def _ordered(names: Iterable[str]) -> list[str]:
-    """Known venues in their canonical order, then any others by name."""
-    given = set(names)
-    return [v for v in VENUES if v in given] + sorted(given - set(VENUES))
-
-
-def _s(names: Sequence[str]) -> str:
-    return "es" if len(names) == 1 else ""

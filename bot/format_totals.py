@@ -9,16 +9,19 @@ valid. Plain-text console and CLI output lives in ``bot.console``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from bot.amounts import format_duration, format_pct, format_usd
 from bot.chat_service import ChatSettings
 from bot.coverage import COMPLETE_VENUES, VenueCoverage
+from bot.coverage_text import coverage_sentence, down_banner, status_coverage
 from bot.events import HOUR_MS, WINDOWS
 from bot.market_context import MarketContext
 from bot.rules import RuleSpec
-from bot.telegram_text import and_list, escape, utf16_len, venue_name
+from bot.status_text import feed_error_words, poll_error_words
+from bot.telegram_text import escape, utf16_len, venue_name
 from bot.totals_result import SideTotals, Totals
 
 MAX_MESSAGE: Final = 4096
@@ -44,10 +47,6 @@ def fit_html(text: str, limit: int = MAX_MESSAGE) -> str:
     return "\n".join([*out, "…"])
 
 
-def _publish(names: Sequence[str]) -> str:
-    return "publishes" if len(names) == 1 else "publish"
-
-
 def clock(ms: int, now_ms: int) -> str:
     """``14:03 UTC`` within the last day, else ``Oct 10 14:03 UTC``."""
     t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
@@ -63,6 +62,11 @@ def ago(ms: int, now_ms: int) -> str:
     return f"{format_duration(now_ms - ms)} ago"
 
 
+def _ratio(part: float, whole: float) -> float:
+    """``part / whole``; NaN (shown as ``?%``) when there is no whole to divide by."""
+    return part / whole if whole > 0 else math.nan
+
+
 def _shares(t: SideTotals | Totals) -> str:
     total = t.total_usd
     if total <= 0:
@@ -71,34 +75,13 @@ def _shares(t: SideTotals | Totals) -> str:
 
 
 def coverage_note(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] = ()) -> str:
-    """Plain text: which venues publish samples or everything, and which were not live.
+    """Plain text: which venues publish samples or everything, since when liqwatch has
+    collected, which venues were down: the one coverage wording (``bot.coverage_text``)
+    the alerts use too.
 
     Without coverage data the sampled/complete split comes from the venues' documentation.
     """
-    listed = list(coverage) or list(venues)
-    if not listed:
-        return ""
-    complete = {
-        v: (coverage[v].complete if v in coverage else v in COMPLETE_VENUES) for v in listed
-    }
-    sampled = [venue_name(v) for v in listed if not complete[v]]
-    full = [venue_name(v) for v in listed if complete[v]]
-    parts: list[str] = []
-    if sampled:
-        parts.append(f"{and_list(sampled)} {_publish(sampled)} samples")
-    if full:
-        parts.append(
-            f"{and_list(full)} all" if sampled else f"{and_list(full)} {_publish(full)} all"
-        )
-    note = "; ".join(parts) + "."
-    down = [
-        f"{venue_name(v)} ({format_duration(c.down_ms)} down)"
-        for v, c in coverage.items()
-        if not c.live
-    ]
-    if down:
-        note += f" Not live over the whole window: {', '.join(down)}."
-    return note
+    return coverage_sentence(coverage, venues)
 
 
 def _rule_line(spec: RuleSpec) -> str:
@@ -122,14 +105,15 @@ def format_liq(
     """/liq: total, long/short with shares, the other windows, venues, top coins, the
     largest liquidation, the market context (when given) and the coverage note."""
     what = f"{escape(coin)} liquidations" if coin else "Liquidations"
-    lines = [f"<b>💥 {what} · last {escape(main.window)}</b>"]
+    lines = [escape(text) for text in down_banner(main.coverage)]
+    lines.append(f"<b>💥 {what} · last {escape(main.window)}</b>")
     if main.count == 0:
         lines.append(f"None recorded in the last {escape(main.window)}.")
     else:
         total = main.total_usd
         lines.append(f"<b>{escape(format_usd(total))}</b> · {main.count:,} liquidations")
-        longs = f"{format_usd(main.long_usd)} ({format_pct(main.long_usd / total)})"
-        shorts = f"{format_usd(main.short_usd)} ({format_pct(main.short_usd / total)})"
+        longs = f"{format_usd(main.long_usd)} ({format_pct(_ratio(main.long_usd, total))})"
+        shorts = f"{format_usd(main.short_usd)} ({format_pct(_ratio(main.short_usd, total))})"
         lines.append(f"🔴 Longs {escape(longs)} · 🟢 Shorts {escape(shorts)}")
     if beside:
         lines.append(
@@ -236,8 +220,9 @@ def format_status(
     market_health: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """/status: per venue, connection, last message age, liquidations in the last hour,
-    rejects, reconnects, 24 h coverage (``health`` maps venue -> ``snapshot()``) and, when
-    given, the funding / open-interest poll (``MarketPoller.snapshot()``)."""
+    rejects, reconnects, refused topics, 24 h coverage (``health`` maps venue ->
+    ``snapshot()``) and, when given, the funding / open-interest poll
+    (``MarketPoller.snapshot()``). Errors are said in words; their detail is in the log."""
     lines = ["<b>📡 Feed status</b>"]
     for venue in venues:
         name = escape(venue_name(venue))
@@ -254,26 +239,27 @@ def format_status(
             state = "down" if down is None else f"down since {clock(down, now_ms)}"
             lines += ["", f"🔴 <b>{name}</b> {state}"]
             if snap.get("last_error"):
-                lines.append(f"Last error: {escape(str(snap['last_error'])[:120])}")
-        last = snap.get("last_message_ms")
+                lines.append(f"Last error: {escape(feed_error_words(str(snap['last_error'])))}")
         ex = last_hour.by_exchange.get(venue)
         lines.append(
-            f"Last message {'never' if last is None else ago(last, now_ms)}"
+            f"{escape(_last_message(snap, now_ms))}"
             f" · {ex.count if ex else 0:,} liquidations in the last hour"
         )
+        dropped = int(snap.get("dropped_topics") or 0)
+        refused = f" · {dropped:,} topic{'' if dropped == 1 else 's'} refused" if dropped else ""
         lines.append(
             f"Rejected {int(snap.get('rejects') or 0):,} · reconnects"
-            f" {int(snap.get('reconnects') or 0):,}"
+            f" {int(snap.get('reconnects') or 0):,}{refused}"
         )
         cov = coverage.get(venue)
         complete = cov.complete if cov is not None else venue in COMPLETE_VENUES
         feed = "all liquidations" if complete else "a sample of liquidations"
+        if dropped:
+            feed = "all liquidations but those of the refused topics (partial)"
         if cov is None:
             lines.append(f"Publishes {feed}")
-        elif cov.live:
-            lines.append(f"Publishes {feed} · live for the whole last 24h")
         else:
-            lines.append(f"Publishes {feed} · down {format_duration(cov.down_ms)} in the last 24h")
+            lines.append(f"Publishes {feed} · {escape(status_coverage(cov, '24h'))}")
         if market_health is not None:
             lines.append(_poll_line(market_health.get(venue), now_ms))
     return "\n".join(lines)
@@ -290,9 +276,21 @@ def _poll_line(poll: Mapping[str, Any] | None, now_ms: int) -> str:
         else f"Funding/OI: {ago(last_ok, now_ms)}"
     )
     if poll.get("streak"):
-        error = escape(str(poll.get("last_error") or "failing")[:120])
-        text += f" · failing {int(poll['streak'])}× ({error})"
+        error = poll_error_words(str(poll.get("last_error") or "")) or "failing"
+        text += f" · failing {int(poll['streak'])}× ({escape(error)})"
     return text
+
+
+def _last_message(snap: Mapping[str, Any], now_ms: int) -> str:
+    """``Last message 2s ago``; before the first one, since when this process has waited:
+    last-message times are not kept across restarts."""
+    last = snap.get("last_message_ms")
+    if last is not None:
+        return f"Last message {ago(int(last), now_ms)}"
+    started = snap.get("started_ms")
+    if started is None:
+        return "No message yet"
+    return f"No message since the restart at {clock(int(started), now_ms)}"
 
 
 def format_help(commands: Iterable[tuple[str, str]], max_watches: int) -> str:

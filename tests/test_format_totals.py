@@ -68,8 +68,9 @@ def test_coverage_note_variants() -> None:
     assert coverage_note({}, ["binance", "bybit", "okx"]) == (
         "Binance and OKX publish samples; Bybit all."
     )
-    assert coverage_note({}, ["okx"]) == "OKX publishes samples."
-    assert coverage_note({}, ["bybit"]) == "Bybit publishes all."
+    # One wording with the alerts' (issue 7): "samples only", "every liquidation".
+    assert coverage_note({}, ["okx"]) == "OKX publishes samples only."
+    assert coverage_note({}, ["bybit"]) == "Bybit publishes every liquidation."
     assert coverage_note({}, []) == ""
     down = {
         "binance": VenueCoverage("binance", False, False, ((0, 1),), 90 * MINUTE_MS),
@@ -77,7 +78,7 @@ def test_coverage_note_variants() -> None:
     }
     assert coverage_note(down) == (
         "Binance publishes samples; Bybit all."
-        " Not live over the whole window: Binance (1h 30m down), Bybit (2h down)."
+        " Binance was down 1h 30m and Bybit was down 2h of this window."
     )
 
 

@@ -128,9 +128,9 @@ async def test_liq_default_24h_matches_independent_sums(bot: ChatBot, coverage: 
     largest_ts = NOW - 600 * MINUTE_MS + 5000
     assert "<b>Largest</b> $50M ETH long on Binance (ETHUSDT), 02:00 UTC, 9h 59m ago" in text
     assert largest_ts == NOW - 9 * HOUR_MS - 59 * MINUTE_MS - 55_000
+    # One coverage wording for alerts and /liq (issue 7): the alert's.
     assert lines[-1] == (
-        "<i>Binance and OKX publish samples; Bybit all."
-        " Not live over the whole window: OKX (12m down).</i>"
+        "<i>Binance and OKX publish samples; Bybit all. OKX was down 12m of this window.</i>"
     )
     assert coverage.asked == [(WINDOWS["24h"], NOW)]
 
@@ -204,3 +204,46 @@ async def test_top_ranks_coins(bot: ChatBot, coverage: Coverage) -> None:
     for bad in ("/top BTC", "/top 1h 4h", "/top 2h"):
         text = await bot.ask(42, bad)
         assert "\n" not in text and text.endswith(f"Usage: {TOP_USAGE}"), text
+
+
+async def test_liq_names_a_venue_down_for_long_and_says_since_when_it_collects(
+    tmp_path: Path,
+) -> None:
+    """A fresh install started 06:53 UTC; Binance has been down 12 minutes and still is."""
+    started = NOW - 5 * HOUR_MS - 7 * MINUTE_MS
+
+    def fresh(window_ms: int, end_ms: int) -> dict[str, VenueCoverage]:
+        start = end_ms - window_ms
+        before = ((start, started),)
+
+        def cov(venue: str, down_ms: int = 0, outage_ms: int | None = None) -> VenueCoverage:
+            down = ((end_ms - down_ms, end_ms),) if down_ms else ()
+            return VenueCoverage(
+                venue,
+                live=False,
+                complete=venue == "bybit",
+                gaps=before + down,
+                down_ms=down_ms,
+                not_collected_ms=started - start,
+                not_collected=before,
+                horizon_ms=end_ms,
+                start_ms=start,
+                outage_ms=outage_ms,
+            )
+
+        return {
+            "binance": cov("binance", 12 * MINUTE_MS, 12 * MINUTE_MS),
+            "bybit": cov("bybit"),
+            "okx": cov("okx"),
+        }
+
+    index = TotalsIndex()
+    index.load(sorted(bucket_rows()))
+    async with chat_bot(tmp_path / "bot.db", index=index, coverage=fresh) as running:
+        lines = (await running.ask(42, "/liq")).split("\n")
+    assert lines[0] == "⚠️ Binance down for 12m: figures below exclude it"
+    assert lines[1] == "<b>💥 Liquidations · last 24h</b>"
+    assert lines[-1] == (
+        "<i>Binance and OKX publish samples; Bybit all. Collecting since 06:53 UTC."
+        " Binance was down 12m (still down) of this window.</i>"
+    )
