@@ -3,6 +3,10 @@
 The python-telegram-bot ``Application`` exists in both modes because its JobQueue (APScheduler)
 is the only scheduler. Without ``TELEGRAM_BOT_TOKEN`` it is built with a placeholder token
 and never talks to Telegram: only its JobQueue is started, and summaries go to stdout.
+
+With a token, collecting does not wait for Telegram: the JobQueue (flush, polls, alert
+ticks into the outbox) and the feeds start first, then ``bot.telegram_startup`` retries
+Telegram until it answers, and only then do the sender and polling start.
 """
 
 from __future__ import annotations
@@ -15,20 +19,24 @@ import signal
 from typing import Any
 
 import aiohttp
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.backoff import BackoffPolicy
 from bot.config import Settings
 from bot.console import summary_line
 from bot.console_alerts import ConsoleAlerts
 from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
 from bot.core import Core, now_ms
 from bot.events import WINDOWS
+from bot.telegram_request import bot_api_requests
+from bot.telegram_startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.2  # commits at least every second; short for alert latency
 SUMMARY_INTERVAL_S = 60.0
 PRUNE_INTERVAL_S = 3600.0
+EXIT_TOKEN_REFUSED = 2  # like a configuration error: fix the setting, then start again
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -69,14 +77,22 @@ async def _prune_job(context: Context) -> None:
 
 
 def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The PTB application: real bot with a token, JobQueue-only shell without one."""
-    builder = ApplicationBuilder().rate_limiter(AIORateLimiter(max_retries=0))
+    """The PTB application: real bot with a token, JobQueue-only shell without one.
+
+    No PTB rate limiter: the ``Sender`` paces every alert under Telegram's limits and
+    handles 429 itself, and ``AIORateLimiter(max_retries=0)`` only added a traceback per
+    429. Handler replies answer one user's own command, so they cannot burst on their own;
+    a 429 there is logged in one line by the error handler.
+    """
+    builder = ApplicationBuilder()
     if settings.telegram_token is None:
         request = ConsoleRequest()
         builder = builder.token(CONSOLE_TOKEN).updater(None)
         app = builder.request(request).get_updates_request(request).build()
     else:
-        app = builder.token(settings.telegram_token).base_url(settings.telegram_api_url).build()
+        calls, updates = bot_api_requests()
+        builder = builder.token(settings.telegram_token).base_url(settings.telegram_api_url)
+        app = builder.request(calls).get_updates_request(updates).build()
     app.add_error_handler(_log_error)
     return app
 
@@ -138,8 +154,16 @@ def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: C
     )
 
 
-async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``stop`` is set), then flush and close cleanly."""
+async def run_forever(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    telegram_backoff: BackoffPolicy = STARTUP_BACKOFF,
+) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then flush and close cleanly.
+
+    Returns the exit status: 0, or ``EXIT_TOKEN_REFUSED`` when Telegram refused the token.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,26 +181,60 @@ async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> 
         start_console_alerts(app, core)
     mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
     log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
+    status = 0
+    jq = app.job_queue
+    assert jq is not None
     try:
-        async with aiohttp.ClientSession() as session, app:
+        async with aiohttp.ClientSession() as session:
             try:
-                if telegram is not None:
-                    await telegram.start(app)
+                if telegram is None:
+                    await app.initialize()  # console mode: answered locally
+                else:
+                    await telegram.prepare()
+                # Collect (and raise alerts into the outbox) before Telegram is up. The
+                # JobQueue may run before the Application: PTB's start() leaves it alone.
+                await jq.start()
                 core.start_feeds(session)
-                await app.start()
-                # What start-up loaded (index, rules, chats) lives as long as the process:
-                # keep the collector from rescanning it (alert tick p99 18 -> 14 ms measured).
-                gc.freeze()
-                await stop.wait()
+                up = True  # False: stopped while waiting for Telegram
+                if telegram is not None:
+                    up = await connect(
+                        app.bot, stop, lambda: telegram.handshake(app), policy=telegram_backoff
+                    )
+                    if up:
+                        await app.initialize()  # no network: getMe is cached
+                        up, _ = await until_stopped(telegram.start(app), stop)
+                if up:
+                    await app.start()
+                    # What start-up loaded (index, rules, chats) lives as long as the
+                    # process: keep the collector from rescanning it (alert tick p99
+                    # 18 -> 14 ms measured).
+                    gc.freeze()
+                    await stop.wait()
+            except TokenRefused as exc:
+                log.error(
+                    "Telegram refused the bot token (%s): check TELEGRAM_BOT_TOKEN; stopping",
+                    exc.reason,
+                )
+                status = EXIT_TOKEN_REFUSED
             finally:
                 log.info("liqwatch stopping: flushing and closing")
-                if telegram is not None:
-                    await telegram.stop(app)
-                if app.running:
-                    await app.stop()
+                await _stop_app(app, telegram)
                 await core.close()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
     log.info("liqwatch stopped")
+    return status
+
+
+async def _stop_app(app: Application[Any, Any, Any, Any, Any, Any], telegram: Any) -> None:
+    """Stop whatever got started, from any phase of start-up (waiting for Telegram too)."""
+    if telegram is not None:
+        await telegram.stop(app)
+    if app.running:
+        await app.stop()  # the JobQueue too
+    elif app.job_queue is not None and app.job_queue.scheduler.running:
+        await app.job_queue.stop()
+    await app.shutdown()  # nothing when never initialized
+    await app.bot.shutdown()  # the HTTP clients opened by the first getMe attempt

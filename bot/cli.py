@@ -93,8 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import run_forever
 
-            asyncio.run(run_forever(settings))
-            return 0
+            return asyncio.run(run_forever(settings))  # non-zero: Telegram refused the token
         if args.command == "replay":
             return _replay(settings, args.file, args.speed)
         return _totals(settings, args.window, args.coin, args.at, args.json)

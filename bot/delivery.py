@@ -11,13 +11,11 @@ back in batches off the send path, and a start resends every row left unfinished
 from __future__ import annotations
 
 import asyncio
-import datetime as dtm
 import logging
 import random
 import time
-import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Protocol
 
 from telegram import Bot, LinkPreviewOptions
@@ -29,14 +27,18 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
-from telegram.warnings import PTBDeprecationWarning
 
-from bot.backoff import Backoff, BackoffPolicy
+from bot.backoff import Backoff
+from bot.delivery_policy import RetryPolicy, SenderStats, retry_after_seconds
 from bot.send_queue import ChatQueue, Pacing, SendQueue
+from bot.telegram_request import describe
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, PENDING, SENDING, SENT, NewMessage, OutboxRow
+
+__all__ = ["ChatLifecycle", "RetryPolicy", "Sender", "SenderStats", "retry_after_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +49,6 @@ _DONE_MEMORY = 100_000
 def wall_ms() -> int:
     """Wall-clock milliseconds (what the outbox stores)."""
     return int(time.time() * 1000)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Network errors and 5xx: retried with capped, jittered backoff, ``max_attempts`` in
-    all; ``max_requests`` bounds every request of one message (429s and migrations too)."""
-
-    max_attempts: int = 6
-    backoff: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base_s=0.5, cap_s=30.0))
-    max_requests: int = 30
-    retry_after_margin_s: float = 0.2
-
-
-@dataclass
-class SenderStats:
-    """Counters since start (for /status and benchmarks)."""
-
-    sent: int = 0
-    failed: int = 0
-    retry_after: int = 0
-    retried: int = 0
-    migrated: int = 0
-    gone: int = 0
-    recovered: int = 0
 
 
 class ChatLifecycle(Protocol):
@@ -138,10 +116,14 @@ class Sender:
             if row.next_try_ms > now_ms:
                 chat = self._queue.chat(row.chat_id)
                 self._queue.delay(chat, now + (row.next_try_ms - now_ms) / 1000)
+        # Rows the alert engine pushed before the start (Telegram not yet up) are queued
+        # already: only the others are left over from a previous run.
+        recovered = [r for r in rows if r.id not in self._known]
         self.push(rows)
-        self.stats.recovered += len(rows)
-        if rows:
-            log.info("outbox: %d unfinished message(s) from a previous run queued", len(rows))
+        self.stats.recovered += len(recovered)
+        if recovered:
+            log.info("outbox: %d unfinished message(s) from a previous run queued", len(recovered))
+        rows = recovered
         self._stopping = False
         self._tasks = [
             asyncio.create_task(self._run(), name="liqwatch-sender"),
@@ -251,6 +233,7 @@ class Sender:
                 text=row.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=_NO_PREVIEW,
+                read_timeout=self.retry.read_timeout_s,
             )
         except RetryAfter as exc:
             self._flood(chat, row, exc)
@@ -264,10 +247,13 @@ class Sender:
                 await self._gone(chat, row, reason)
             else:
                 self._fail(row, f"bad request: {reason}")
-        except NetworkError as exc:  # TimedOut, connection errors, 5xx
-            self._retry_later(chat, row, f"{type(exc).__name__}: {self._scrub(exc.message)}")
+        except TimedOut as exc:  # no answer in time: Telegram may have delivered it
+            self.stats.timed_out += 1
+            self._retry_later(chat, row, self._describe(exc), self.retry.timed_out_wait_s)
+        except NetworkError as exc:  # connection errors, 5xx (HTML error pages too)
+            self._retry_later(chat, row, self._describe(exc))
         except TelegramError as exc:  # InvalidToken, Conflict, ...: retrying cannot help
-            self._fail(row, f"{type(exc).__name__}: {self._scrub(exc.message)}")
+            self._fail(row, self._describe(exc))
         except Exception as exc:  # a bug must not kill the sender or lose the row silently
             log.exception("sending outbox message %d failed unexpectedly", row.id)
             self._fail(row, f"{type(exc).__name__}: {self._scrub(str(exc))}")
@@ -316,12 +302,16 @@ class Sender:
         for r in [row, *self._queue.clear(chat)]:
             self._fail(r, f"chat unreachable: {reason}")
 
-    def _retry_later(self, chat: ChatQueue, row: OutboxRow, reason: str) -> None:
-        """Network error or 5xx: back off (jittered, capped), bounded attempts."""
+    def _retry_later(
+        self, chat: ChatQueue, row: OutboxRow, reason: str, at_least_s: float = 0.0
+    ) -> None:
+        """Network error or 5xx: back off (jittered, capped, at least ``at_least_s``),
+        bounded attempts."""
         if row.attempts >= self.retry.max_attempts:
             self._fail(row, f"{reason} (after {row.attempts} attempts)")
             return
-        delay = Backoff(self.retry.backoff, self._rng, attempt=row.attempts - 1).next_delay()
+        backoff = Backoff(self.retry.backoff, self._rng, attempt=row.attempts - 1)
+        delay = max(at_least_s, backoff.next_delay())
         self.stats.retried += 1
         log.info("message %d to chat %d: %s; retry in %.1f s", row.id, row.chat_id, reason, delay)
         self._queue.delay(chat, self._clock() + delay)
@@ -351,6 +341,10 @@ class Sender:
         self._done[row_id] = None
         if len(self._done) > _DONE_MEMORY:
             del self._done[next(iter(self._done))]
+
+    def _describe(self, exc: TelegramError) -> str:
+        """One line: the error's kind and message, without the token or an HTML page."""
+        return describe(exc, self._bot.token)
 
     def _scrub(self, text: str) -> str:
         """Error text as it may be logged or stored: never with the bot token."""
@@ -386,11 +380,3 @@ class Sender:
             if self._stopping:
                 return
 
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """``exc.retry_after`` in seconds, whether PTB gives an int or a timedelta."""
-    with warnings.catch_warnings():
-        # PTB 22 warns on reading the int form unless PTB_TIMEDELTA is set.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)

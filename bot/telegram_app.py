@@ -1,6 +1,7 @@
 """The Telegram side of ``liqwatch run``: chats, command handlers, alert engine and sender.
 
-Built only when ``TELEGRAM_BOT_TOKEN`` is set; ``bot.app`` drives the lifecycle. Alerts go
+Built only when ``TELEGRAM_BOT_TOKEN`` is set; ``bot.app`` drives the lifecycle (rules
+loaded and ticking before Telegram answers; sender and polling once it does). Alerts go
 from the engine's tick (after every ingest flush, and once a second on the JobQueue) into
 the SQLite outbox and out through the one paced ``Sender``.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.alerting import AlertEngine
@@ -19,6 +21,7 @@ from bot.chat_service import ChatService
 from bot.core import Core, now_ms
 from bot.delivery import Sender
 from bot.funding_alerts import FanoutSink, FundingAlerts
+from bot.telegram_request import describe
 from handlers import COMMANDS, HandlerDeps, register
 
 log = logging.getLogger(__name__)
@@ -35,13 +38,33 @@ class TelegramParts:
     sender: Sender
     funding: FundingAlerts
 
-    async def start(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """After ``app.initialize()``: commands menu, pending outbox, rules, then polling."""
-        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
-        await self.sender.start()
+    async def prepare(self) -> None:
+        """Before Telegram answers: load the rules, so that alerts raised while it is away
+        are stored in the outbox (the sender, once started, sends every unfinished row)."""
         await self.engine.load()
+
+    async def handshake(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """The calls that must succeed before the bot runs: ``getMe`` (PTB caches the bot
+        user; safe to repeat after a failure) and the command menu."""
+        await app.bot.initialize()
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+
+    async def start(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """After :meth:`handshake` and ``app.initialize()``: pending outbox, then polling."""
+        await self.sender.start()
         assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        token = app.bot.token
+
+        def polling_failed(exc: TelegramError) -> None:
+            # PTB retries by itself (1 s growing to 30 s); its default callback would log
+            # a traceback for every failed poll.
+            log.warning("polling Telegram for updates failed (%s)", describe(exc, token))
+
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,  # deleteWebhook is retried, not fatal (debug log only)
+            error_callback=polling_failed,
+        )
 
     async def stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Stop taking commands first, then let the sender finish what it holds."""

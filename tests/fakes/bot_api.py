@@ -7,8 +7,10 @@ errors, the real HTTP status codes PTB maps to its exceptions (403 -> ``Forbidde
 
 Tests push user messages (:meth:`FakeBotApi.push_command`), inspect what the bot sent
 (:attr:`FakeBotApi.sent`), inject faults (``fake.faults.block(chat_id)``, ``.migrate``,
-``.flood_once``, ``.fail_next``) and, with ``limits=True``, get Telegram's flood
-limits enforced with 429s (:attr:`FakeBotApi.limit_violations` counts them).
+``.flood_once``, ``.fail_next``; below the JSON: ``.html_error_next``, ``.reset_next``,
+``.answer_late``; at random: ``.chaos``) and, with ``limits=True``, get Telegram's flood
+limits enforced with 429s (:attr:`FakeBotApi.limit_violations` counts them). A wrong token
+gets ``401 Unauthorized`` on every method, as from Telegram.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.bot_api_faults import Faults
+from tests.fakes.bot_api_faults import SENDS, Faults
 from tests.fakes.bot_api_shapes import (
     ApiError,
     api_error,
@@ -33,13 +35,11 @@ from tests.fakes.bot_api_shapes import (
     command_entities,
     my_chat_member_json,
 )
+from tests.fakes.bot_api_wire import WireFault, nginx_page
 from tests.fakes.flood import FloodLimits, Violation
 from tests.fakes.telegram_html import MAX_TEXT, check_telegram_html, html_error
 
 __all__ = ["ApiCall", "FakeBotApi", "SentMessage", "Violation", "check_telegram_html"]
-
-# Methods that deliver a message, hence count against flood limits.
-_SENDS = ("send", "copymessage", "forwardmessage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,10 @@ class FakeBotApi:
         limits: bool = False,
         clock: Callable[[], float] = time.monotonic,
         reject_bad_html: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.port = port
         self.clock = clock
         self.reject_bad_html = reject_bad_html
         self.bot_user: dict[str, Any] = {
@@ -94,6 +96,7 @@ class FakeBotApi:
         self.sent: list[SentMessage] = []
         self.html_violations: list[tuple[int | str, str, str]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.late_answers = 0  # calls carried out whose answer was held back
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._next_message_id = 1
@@ -109,12 +112,12 @@ class FakeBotApi:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> FakeBotApi:
-        """Listen on 127.0.0.1 on a free port; sets :attr:`url`."""
+        """Listen on 127.0.0.1 (on ``port``, default a free one); sets :attr:`url`."""
         app = web.Application()
         app.router.add_route("*", r"/bot{token:[^/]+}/{method}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
@@ -254,15 +257,34 @@ class FakeBotApi:
             )
         params = coerce_params(params)
         token = request.match_info["token"]
+        wire: WireFault | None = None
         try:
             if self.token is not None and token != self.token:
                 raise api_error(401, "Unauthorized")
+            wire = self.faults.take_wire(method)
+            if wire is not None and wire.kind == "reset":
+                self._record(method, params, 0)
+                return self._reset(request)
+            if wire is not None and wire.kind == "html":
+                self._record(method, params, wire.status)
+                page = nginx_page(wire.status)
+                return web.Response(status=wire.status, text=page, content_type="text/html")
             result = await self._dispatch(method, params)
         except ApiError as err:
             self._record(method, params, err.status)
             return web.json_response(err.body, status=err.status)
         self._record(method, params, 200)
+        if wire is not None and wire.kind == "late":
+            self.late_answers += 1  # carried out; the client may stop waiting meanwhile
+            await asyncio.sleep(wire.delay_s)
         return web.json_response({"ok": True, "result": result})
+
+    def _reset(self, request: web.Request) -> web.Response:
+        """Cut the connection before answering (as a dropped TCP connection does)."""
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        return web.Response(status=499)  # never reaches the client
 
     def _record(self, method: str, params: dict[str, Any], status: int) -> None:
         self.calls.append(ApiCall(method, params, self.clock(), status))
@@ -276,7 +298,7 @@ class FakeBotApi:
             return self.bot_user
         if name == "getupdates":
             return await self._get_updates(params)
-        if name.startswith(_SENDS):
+        if name.startswith(SENDS):  # a delivered message counts against flood limits
             return self._send(method, params)
         if name in {"setmycommands", "deletemycommands"}:
             scope = json.dumps(params.get("scope"), sort_keys=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes.bot_api_shapes import api_error, chat_type_of
+from tests.fakes.bot_api_wire import Chaos, WireFault
+
+# Methods that deliver a message (what Chaos faults).
+SENDS = ("send", "copymessage", "forwardmessage")
 
 _SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -20,13 +25,23 @@ class _OneOff:
     parameters: dict[str, Any] | None = None
 
 
+@dataclass
+class _WireOneOff:
+    fault: WireFault
+    method: str | None  # lower-case, None = any method
+    remaining: int
+
+
 class Faults:
-    """Per-chat standing faults (blocked, migrated) and one-off ones (429, 5xx)."""
+    """Per-chat standing faults (blocked, migrated), one-off ones (429, 5xx, HTML error
+    pages, resets, late answers) and a random mix on sends (:meth:`chaos`)."""
 
     def __init__(self) -> None:
         self._blocked: dict[int | str, str] = {}
         self._migrated: dict[int | str, int] = {}
         self._one_offs: list[_OneOff] = []
+        self._wire: list[_WireOneOff] = []
+        self.chaos_mix: Chaos | None = None
 
     def block(self, chat_id: int | str) -> None:
         """Every send to ``chat_id`` gets 403 (blocked by the user / kicked from the group)."""
@@ -74,6 +89,56 @@ class Faults:
         self._one_offs.append(
             _OneOff(status, description, method.lower() if method else None, None, count)
         )
+
+    def html_error_next(
+        self, status: int = 502, *, count: int = 1, method: str | None = None
+    ) -> None:
+        """The next ``count`` calls (of ``method``, default any) get nginx's HTML error page
+        with ``status`` instead of a JSON answer."""
+        self._add_wire(WireFault("html", status=status), count, method)
+
+    def reset_next(self, *, count: int = 1, method: str | None = None) -> None:
+        """The next ``count`` calls have their connection cut before any answer."""
+        self._add_wire(WireFault("reset"), count, method)
+
+    def answer_late(self, delay_s: float, *, count: int = 1, method: str | None = None) -> None:
+        """The next ``count`` calls are carried out (a message is delivered), then
+        answered only after ``delay_s``."""
+        self._add_wire(WireFault("late", delay_s=delay_s), count, method)
+
+    def chaos(self, rate: float, *, seed: int, late_s: float, retry_after: int = 1) -> Chaos:
+        """From now on, fault ``rate`` of the sends at random (see :class:`Chaos`)."""
+        self.chaos_mix = Chaos(rate, random.Random(seed), late_s, retry_after)
+        return self.chaos_mix
+
+    def _add_wire(self, fault: WireFault, count: int, method: str | None) -> None:
+        self._wire.append(_WireOneOff(fault, method.lower() if method else None, count))
+
+    def take_wire(self, method: str) -> WireFault | None:
+        """The wire fault for this call, if any (one-offs first, then the chaos mix); a
+        chaos pick answered in JSON (500, 429) is raised as the API error instead."""
+        name = method.lower()
+        for one in self._wire:
+            if one.method in (None, name):
+                one.remaining -= 1
+                if one.remaining <= 0:
+                    self._wire.remove(one)
+                return one.fault
+        if self.chaos_mix is None or not name.startswith(SENDS):
+            return None
+        kind = self.chaos_mix.pick()
+        if kind == "json500":
+            raise api_error(500, _SERVER_ERRORS[500])
+        if kind == "flood":
+            wait = self.chaos_mix.retry_after
+            raise api_error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        if kind == "html502":
+            return WireFault("html", status=502)
+        if kind == "reset":
+            return WireFault("reset")
+        if kind == "late":
+            return WireFault("late", delay_s=self.chaos_mix.late_s)
+        return None
 
     def check_call(self, method: str, chat_id: Any) -> None:
         """Raise the first one-off fault matching this call (and use it up)."""
