@@ -76,13 +76,15 @@ def feeds_sentence(coverage: Mapping[str, VenueCoverage], venues: Iterable[str] 
     return "; ".join(parts) + "."
 
 
-def _collecting_since(spans: tuple[Span, ...], cov: VenueCoverage) -> int | None:
-    """When the not-collected time is one span at the window's start (liqwatch started
-    inside the window and has run since), the time collection started."""
-    if len(spans) != 1 or spans[0][0] != cov.start_ms:
+def _collecting_since(spans: tuple[Span, ...], cov: VenueCoverage) -> tuple[int, int] | None:
+    """When liqwatch first started inside the window (the window opens not collected): the
+    time collection started and how much was not collected after it (restarts since)."""
+    if not spans or spans[0][0] != cov.start_ms:
         return None
-    end = spans[0][1]
-    return end if end < cov.horizon_ms or cov.horizon_ms == 0 else None
+    first_end = spans[0][1]
+    if cov.horizon_ms and first_end >= cov.horizon_ms:
+        return None
+    return first_end, sum(e - s for s, e in spans[1:])
 
 
 def collection_sentence(coverage: Mapping[str, VenueCoverage]) -> str:
@@ -96,7 +98,10 @@ def collection_sentence(coverage: Mapping[str, VenueCoverage]) -> str:
         cov = next(iter(missed.values()))
         since = _collecting_since(cov.not_collected, cov)
         if since is not None:
-            return f"Collecting since {clock(since, cov.horizon_ms or since)}."
+            text = f"Collecting since {clock(since[0], cov.horizon_ms or since[0])}"
+            if since[1] >= _MENTION_MS:
+                text += f", except {format_duration(since[1])} (liqwatch was not running)"
+            return text + "."
         return (
             f"Not collected for {format_duration(cov.not_collected_ms)} of this window"
             " (liqwatch was not running)."
@@ -157,7 +162,9 @@ def status_coverage(cov: VenueCoverage, window: str) -> str:
     parts: list[str] = []
     since = _collecting_since(cov.not_collected, cov)
     if since is not None:
-        parts.append(f"collecting since {clock(since, cov.horizon_ms or since)}")
+        parts.append(f"collecting since {clock(since[0], cov.horizon_ms or since[0])}")
+        if since[1] >= _MENTION_MS:
+            parts.append(f"not collected {format_duration(since[1])}")
     elif cov.not_collected_ms >= _MENTION_MS:
         parts.append(f"not collected {format_duration(cov.not_collected_ms)}")
     if cov.down_ms >= _MENTION_MS:
@@ -167,4 +174,4 @@ def status_coverage(cov: VenueCoverage, window: str) -> str:
     text = ", ".join(parts)
     if since is None:
         return f"{text} in the last {window}"
-    return f"{text} of that" if cov.down_ms >= _MENTION_MS else text
+    return f"{text} since" if len(parts) > 1 else text

@@ -55,7 +55,7 @@ def test_a_live_outage_is_said_as_still_down_and_a_long_one_gets_the_banner() ->
         " Binance was down 12m (still down) of this window."
     )
     assert status_coverage(cov["binance"], "24h") == (
-        "collecting since 06:05 UTC, down 12m of that"
+        "collecting since 06:05 UTC, down 12m since"
     )
     assert down_banner(cov) == ["⚠️ Binance down for 12m: figures below exclude it"]
     # Ten minutes is not "more than ten minutes".

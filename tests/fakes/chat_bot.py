@@ -98,6 +98,7 @@ async def chat_bot(
     configure: Callable[[ChatService], None] | None = None,
     known_coins: frozenset[str] = frozenset(),
     market: MarketState | None = None,
+    market_health: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> AsyncIterator[ChatBot]:
     """Start fake server, DB thread and the polling Application; stop them all after."""
     clock = clock or Clock()
@@ -118,6 +119,7 @@ async def chat_bot(
         now_ms=clock,
         known_coins=lambda: known_coins,
         market=market,
+        market_health=market_health,
     )
     async with FakeBotApi(token=TOKEN) as fake:
         app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).build()

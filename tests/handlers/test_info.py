@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from bot.coverage import VenueCoverage
+from bot.coverage import VenueCoverage, window_coverage
 from bot.events import MINUTE_MS
 from bot.health import SourceHealth
 from bot.totals_index import TotalsIndex
@@ -28,7 +28,12 @@ def health() -> dict[str, SourceHealth]:
     okx = SourceHealth("okx")
     okx.expect(["ws"], NOW - 600_000)
     okx.connection_up("ws", NOW - 600_000)
-    okx.connection_down("ws", NOW - 300_000, "HTTP 503 <html> & co")
+    okx.connection_down(
+        "ws",
+        NOW - 300_000,
+        "connect failed (Cannot connect to host 127.0.0.1:52403 ssl:default [Connect call"
+        " failed ('127.0.0.1', 52403)])",
+    )
     return {"binance": binance, "okx": okx}
 
 
@@ -57,8 +62,9 @@ async def test_status_shows_each_venue(tmp_path: Path) -> None:
         "⚪ <b>Bybit</b> not running",
         "",
         "🔴 <b>OKX</b> down since 11:55 UTC",
-        "Last error: HTTP 503 &lt;html&gt; &amp; co",
-        "Last message never · 0 liquidations in the last hour",
+        # Issue 7: the error in words (the detail is in the log), no "never".
+        "Last error: cannot connect",
+        "No message yet · 0 liquidations in the last hour",
         "Rejected 0 · reconnects 0",
         "Publishes a sample of liquidations · down 5m in the last 24h",
     ]
@@ -130,3 +136,83 @@ def test_commands_fit_telegrams_menu_rules() -> None:
     for name, description in COMMANDS:
         assert name.islower() and name.isascii() and 1 <= len(name) <= 32
         assert 3 <= len(description) <= 256
+
+
+async def test_status_after_a_restart_reads_in_words(tmp_path: Path) -> None:
+    """07:00 restart of a fresh install collecting since 06:53: messages not seen since the
+    restart, raw errors and refused topics as a trader reads them (issue 7)."""
+    restart = NOW - 5 * 3_600_000  # 07:00 UTC
+    first_start = restart - 7 * MINUTE_MS
+    health = {v: SourceHealth(v, started_ms=restart) for v in ("binance", "bybit", "okx")}
+    for venue in ("binance", "bybit"):
+        health[venue].expect(["ws"], restart)
+        health[venue].connection_up("ws", restart + 1_000)
+    health["bybit"].dropped_topics.update({"allLiquidation.1000000BOBUSDT", "allLiquidation.X"})
+    health["bybit"].message(NOW - 4_000)
+    okx = health["okx"]
+    okx.expect(["ws"], restart)
+    okx.connection_down("ws", restart + 2_000, "connect failed (handshake refused: HTTP 404)")
+
+    def coverage(window_ms: int, end_ms: int) -> dict[str, VenueCoverage]:
+        runs = [(first_start, restart - 30_000, False), (restart, end_ms - 10_000, True)]
+        rows = [
+            (venue, first_start, restart - 30_000, False) for venue in ("binance", "bybit", "okx")
+        ] + [(venue, restart + 1_000, end_ms - 10_000, True) for venue in ("binance", "bybit")]
+        cov = window_coverage(
+            rows, ["binance", "bybit", "okx"], end_ms - window_ms, end_ms, end_ms, 60_000, runs
+        )
+        return {
+            v: c.with_health(health[v].outage_ms(end_ms), len(health[v].dropped_topics))
+            for v, c in cov.items()
+        }
+
+    polls = {
+        "binance": {"last_ok_ms": NOW - 30_000, "streak": 0, "last_error": None},
+        "bybit": {
+            "last_ok_ms": None,
+            "streak": 3,
+            "last_error": "Cannot connect to host 127.0.0.1:41213 ssl:default [Connect call"
+            " failed ('127.0.0.1', 41213)]",
+        },
+        "okx": {
+            "last_ok_ms": NOW - 60_000,
+            "streak": 2,
+            "last_error": "mark prices: /api/v5/public/mark-price?instType=SWAP: HTTP 404;"
+            " open interest: not done in 10 s",
+        },
+    }
+    index = TotalsIndex()
+    index.load([(NOW - 5 * MINUTE_MS, "okx", "BTC", "long", 1e6, 325, 1e5, NOW, "BTC-USDT")])
+    async with chat_bot(
+        tmp_path / "bot.db",
+        index=index,
+        health=health,
+        coverage=coverage,
+        market_health=lambda: polls,
+    ) as bot:
+        text = await bot.ask(42, "/status")
+    assert text.split("\n") == [
+        "<b>📡 Feed status</b>",
+        "",
+        "🟢 <b>Binance</b> connected since 07:00 UTC",
+        "No message since the restart at 07:00 UTC · 0 liquidations in the last hour",
+        "Rejected 0 · reconnects 0",
+        "Publishes a sample of liquidations"
+        " · collecting since 06:53 UTC, not collected 30s, down 1s since",
+        "Funding/OI: 30s ago",
+        "",
+        "🟢 <b>Bybit</b> connected since 07:00 UTC",
+        "Last message 4s ago · 0 liquidations in the last hour",
+        "Rejected 0 · reconnects 0 · 2 topics refused",
+        "Publishes all liquidations but those of the refused topics (partial)"
+        " · collecting since 06:53 UTC, not collected 30s, down 1s since",
+        "Funding/OI: never polled yet · failing 3× (cannot connect)",
+        "",
+        "🔴 <b>OKX</b> down since 07:00 UTC",
+        "Last error: handshake refused (HTTP 404)",
+        "No message since the restart at 07:00 UTC · 325 liquidations in the last hour",
+        "Rejected 0 · reconnects 0",
+        "Publishes a sample of liquidations"
+        " · collecting since 06:53 UTC, not collected 30s, down 5h since",
+        "Funding/OI: 1m ago · failing 2× (HTTP 404 from mark prices, timed out (open interest))",
+    ]
