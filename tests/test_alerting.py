@@ -256,6 +256,43 @@ async def test_coverage_note_from_the_provider(
     )
 
 
+async def test_a_venue_down_for_long_is_named_at_the_top_of_the_alert(
+    index: TotalsIndex, dbt: DbThread, service: ChatService, clock: Clock
+) -> None:
+    """The live feed health at compose time: OKX dropped 12 minutes ago and is still down."""
+    from bot.coverage import window_coverage
+    from bot.health import SourceHealth
+
+    okx = SourceHealth("okx")
+    okx.expect(["ws"], T0 - HOUR_MS)
+    okx.connection_up("ws", T0 - HOUR_MS)
+    okx.message(T0 - HOUR_MS)
+    okx.connection_down("ws", T0 + 90_000 - 12 * MINUTE_MS, "closed by server (code 1006)")
+
+    def coverage(window_ms: int, end_ms: int) -> dict[str, VenueCoverage]:
+        now = clock()
+        rows = [("bybit", T0 - HOUR_MS, now, True), ("okx", T0 - HOUR_MS, now - 12 * MINUTE_MS)]
+        runs = [(T0 - 2 * HOUR_MS, now, True)]
+        cov = window_coverage(
+            rows, ["bybit", "okx"], end_ms - window_ms, end_ms, now, 60_000, runs
+        )
+        return {**cov, "okx": cov["okx"].with_health(okx.outage_ms(now), 0)}
+
+    engine = AlertEngine(dbt, index, now_ms=clock, coverage=coverage)
+    service.attach(engine)
+    await service.subscribe(1, "private")
+    liq(index, 100 * M, T0 + 1 * MINUTE_MS)
+    clock.ms = T0 + 90_000
+    (row,) = await engine.tick()
+    lines = row.text.split("\n")
+    assert lines[0] == "⚠️ OKX down for 12m: figures below exclude it"
+    assert lines[1].startswith("🚨 $100M liquidated in 1h")
+    assert lines[-1] == (
+        "<i>OKX publishes samples; Bybit all. OKX was down 12m (still down) of this window.</i>"
+    )
+    check_telegram_html(row.text)
+
+
 async def test_no_data_at_all_is_not_a_drop_below_threshold(
     dbt: DbThread, engine: AlertEngine, service: ChatService, clock: Clock
 ) -> None:
