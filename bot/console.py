@@ -35,7 +35,9 @@ def coverage_note(coverage: Mapping[str, VenueCoverage]) -> str:
         return "coverage: unknown"
     parts = []
     for venue, cov in coverage.items():
-        state = "live" if cov.live else f"gaps {round(cov.down_ms / 60_000)}m"
+        # Gaps are down time plus time liqwatch was not running (bot.coverage).
+        missed = cov.down_ms + cov.not_collected_ms
+        state = "live" if cov.live else f"gaps {round(missed / 60_000)}m"
         sample = "all" if cov.complete else "sample"
         parts.append(f"{venue} {state} ({sample})")
     return "coverage: " + ", ".join(parts)
