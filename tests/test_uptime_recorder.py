@@ -111,3 +111,25 @@ async def test_storage_backed_intervals_land_in_sqlite(tmp_path: Path) -> None:
         ]
     finally:
         await dbt.close()
+
+
+async def test_stored_intervals_are_open_until_closed(tmp_path: Path) -> None:
+    """Only an open interval may be stretched to now by the coverage slack; the feed's
+    close marks it closed, so an outage in progress counts from the drop (issue 7)."""
+    from storage.uptime import read_intervals
+
+    dbt = DbThread(tmp_path / "liq.db")
+    try:
+        w = UptimeWriter(StorageUptime(dbt), "okx", extend_s=5.0, clock_ms=Clock(0))
+        w.start()
+        w.opened(1_000)
+        for _ in range(500):
+            if await dbt.run(read_intervals, 0, 20_000):
+                break
+            await asyncio.sleep(0.01)
+        assert await dbt.run(read_intervals, 0, 20_000) == [("okx", 1_000, 1_000, True)]
+        w.closed(3_000)
+        await w.aclose()
+        assert await dbt.run(read_intervals, 0, 20_000) == [("okx", 1_000, 3_000, False)]
+    finally:
+        await dbt.close()
