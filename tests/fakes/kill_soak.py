@@ -81,6 +81,7 @@ class Trial:
     tracebacks: int
     restart_s: float
     elapsed_s: float
+    log_problems: list[str] = field(default_factory=list)  # WARNING/ERROR lines, first 10
 
     @property
     def ok(self) -> bool:
@@ -248,7 +249,14 @@ async def run_trial(
     finally:
         for fake in (binance, bybit, okx):
             await fake.stop()
-    trial.tracebacks = log.read_text(errors="replace").count("Traceback")
+    logged = log.read_text(errors="replace")
+    trial.tracebacks = logged.count("Traceback")
+    trial.log_problems = [
+        line[:300]
+        for line in logged.splitlines()
+        if " ERROR " in line or " WARNING " in line
+        if "market: " not in line  # the fakes have no funding endpoints: 404 by design
+    ][:10]
     trial.refused_by_telegram = len(world.telegram.html_violations)
     for chat_id, text, reason in world.telegram.html_violations:
         trial.score.details.append(f"refused ({reason}) in {chat_id}: {text[:80]!r}")
@@ -297,6 +305,7 @@ async def _cascade(
         await wait_until(lambda: read_db(app.db, unfinished)[0][0] == 0, 90, "outbox drained")
     await asyncio.sleep(1.5)  # nothing more may be sent
     left = read_db(app.db, unfinished)[0][0]
+    failed = read_db(app.db, "SELECT chat_id, reason FROM outbox WHERE status = 'failed'")
     await app.stop()
     stored = _stored_keys(app.db)
     after = settings_snapshot(app.db)
@@ -308,6 +317,7 @@ async def _cascade(
     n_lost, span = lost_span_s(world.sent, stored, kill_at)
     totals = stored_totals(world.sent, stored)
     score = score_alerts(RULES, totals, _received(telegram))
+    score.details += [f"outbox row failed: chat {c}: {r}" for c, r in failed[:5]]
     return Trial(
         seed=seed,
         kill_s=kill_s,
@@ -365,5 +375,10 @@ def summarize(trials: list[Trial]) -> dict[str, Any]:
         "lost_span_s_max": spans[-1] if spans else 0.0,
         "lost_span_s_median": spans[len(spans) // 2] if spans else 0.0,
         "restart_s_max": max((t.restart_s for t in trials), default=0.0),
-        "problems": [d for t in trials for d in t.score.details + t.settings_lost][:30],
+        "problems": [
+            f"seed {t.seed}: {d}"
+            for t in trials
+            if not t.ok
+            for d in t.score.details + t.settings_lost + t.log_problems
+        ][:40],
     }
