@@ -69,9 +69,8 @@ def alert_lines(
     else:
         reading = read(totals, None, market=False)
     lines.append(line(f"{reading.mark} {reading.text}"))
-    # coverage_note gives escaped HTML (its contract); back to its words, escaped once
-    # by the renderer like every other span.
-    note = html.unescape(coverage_note(totals.coverage, totals.by_exchange))
+    # The words of coverage_note, as plain text: the renderer escapes them once.
+    note = coverage_sentence(totals.coverage, totals.by_exchange)
     if note:
         lines += [BLANK, line(italic(note))]
     return [x for x in lines if x is not None]
