@@ -3,7 +3,9 @@
 - ``/fapi/v1/premiumIndex`` (no symbol: every symbol): ``lastFundingRate`` is the live rate
   to be settled at ``nextFundingTime``, a fraction per the symbol's interval.
 - ``/fapi/v1/fundingInfo``: ONLY symbols whose interval or caps were adjusted, with
-  ``fundingIntervalHours``; every other perpetual settles every 8 h.
+  ``fundingIntervalHours`` and ``adjustedFundingRateCap``/``Floor``; every other
+  perpetual settles every 8 h, until a settlement at its cap moves it to 1 h (which
+  ``bot.market.intervals`` sees in ``nextFundingTime`` before ``fundingInfo`` lists it).
 - ``/fapi/v1/openInterest?symbol=``: one symbol, in units of the symbol's quantity (base
   coin; per 1000 coins for 1000PEPEUSDT); USD = open interest × mark price.
 """
@@ -52,6 +54,24 @@ def parse_funding_info(body: str) -> Parsed[float]:
             parsed.reject(f"bad fundingInfo row: {brief(item)}")
             continue
         parsed.items[symbol] = hours
+    return parsed
+
+
+def parse_funding_caps(body: str) -> Parsed[tuple[float, float]]:
+    """``fundingInfo`` -> (cap, floor) of the funding rate per adjusted symbol (a fraction
+    per interval; Binance moves a symbol to 1 h at a settlement that hits either)."""
+    parsed: Parsed[tuple[float, float]] = Parsed()
+    items = json_list(body, parsed)
+    for item in items or ():
+        if not isinstance(item, dict):
+            continue  # counted by parse_funding_info
+        symbol = nonempty_str(item.get("symbol"))
+        cap = signed_rate(item.get("adjustedFundingRateCap"))
+        floor = signed_rate(item.get("adjustedFundingRateFloor"))
+        if symbol is None or cap is None or floor is None or not floor < 0 < cap:
+            parsed.reject(f"bad fundingInfo caps: {brief(item)}")
+            continue
+        parsed.items[symbol] = (cap, floor)
     return parsed
 
 

@@ -3,13 +3,15 @@
 Each venue is polled concurrently and independently: a venue that times out, answers an
 HTTP error or garbage is counted in its health, logged once per failure streak and tried
 again next cycle, while the others are stored. Per venue:
-- Binance: ``premiumIndex`` (all symbols) every cycle; ``fundingInfo`` hourly (intervals);
+- Binance: ``premiumIndex`` (all symbols) every cycle; ``fundingInfo`` hourly (intervals
+  and caps), and again (at most every 5 minutes) when the funding schedules look ahead of
+  it; each symbol's interval follows its ``nextFundingTime`` steps (``bot.market.intervals``);
   ``openInterest`` per symbol only for the focus coins (``focus_coins()``, e.g. the top
   liquidated and watched coins, then the coins with the most open interest elsewhere), a
   bounded number per cycle, the oldest readings first, so request weight stays a few
   percent of the 2,400/min limit (and none while Binance reports half of it used).
 - Bybit: ``tickers`` every cycle; ``instruments-info`` hourly, only while some ticker has
-  no ``fundingIntervalHour``.
+  no ``fundingIntervalHour`` (those follow their ``nextFundingTime`` steps too).
 - OKX: ``funding-rate?instId=ANY`` and ``open-interest`` (both needed), ``mark-price``.
 HTTP 429/418 pauses the venue for its ``Retry-After`` (at least a minute).
 """
@@ -30,6 +32,7 @@ from bot.events import HOUR_MS
 from bot.feed import describe, wall_ms
 from bot.market import binance, bybit, okx
 from bot.market.fetch import EXPECTED, RateLimited, RestGetter, VenueFailure, require
+from bot.market.intervals import Caps, IntervalTracker
 from bot.market.oi_focus import OpenInterestBook
 from bot.market.records import MarketSnapshot
 from bot.market.state import MarketState
@@ -121,7 +124,9 @@ class MarketPoller:
         self._refdata_ms = refdata_interval_ms
         self._coins = {v: CoinCache() for v in settings.exchanges}
         self._binance_intervals: dict[str, float] | None = None
+        self._binance_caps: Caps = {}
         self._binance_intervals_ms = 0
+        self._schedules = {v: IntervalTracker() for v in ("binance", "bybit")}
         self._bybit_intervals: dict[str, float] | None = None
         self._bybit_intervals_ms = 0
 
@@ -217,7 +222,9 @@ class MarketPoller:
     # -- Binance ------------------------------------------------------------------------
 
     async def _binance(self, ts: int, out: _Outcome) -> None:
-        if self._binance_intervals is None or ts - self._binance_intervals_ms >= self._refdata_ms:
+        schedule, read_ms = self._schedules["binance"], self._binance_intervals_ms
+        due = ts - read_ms >= self._refdata_ms or schedule.recheck_due(ts, read_ms)
+        if self._binance_intervals is None or due:
             await self._binance_funding_info(ts, out)
         path = binance.PREMIUM_INDEX_PATH
         parsed = binance.parse_premium_index(
@@ -228,6 +235,7 @@ class MarketPoller:
         )
         out.note(path, parsed)
         require(path, parsed)
+        schedule.follow(parsed.items.values(), ts, self._binance_caps)
         await self._binance_open_interest(parsed.items, ts, out)
         self.oi.apply(parsed.items, ts)
         out.snapshots.extend(parsed.items.values())
@@ -235,19 +243,22 @@ class MarketPoller:
     async def _binance_funding_info(self, ts: int, out: _Outcome) -> None:
         path = binance.FUNDING_INFO_PATH
         try:
-            parsed = binance.parse_funding_info(await self._http.get("binance", path))
+            body = await self._http.get("binance", path)
         except RateLimited:
             raise
         except EXPECTED as exc:
             out.errors.append(describe(exc))
             return
+        parsed = binance.parse_funding_info(body)
         out.note(path, parsed)
         if parsed.error is not None:
             out.errors.append(f"{path}: {parsed.error}")
             return
         # An empty list is a valid answer: no symbol adjusted, all settle every 8 h.
         self._binance_intervals = parsed.items
+        self._binance_caps = binance.parse_funding_caps(body).items
         self._binance_intervals_ms = ts
+        self._schedules["binance"].reference_read()
 
     def _focus_coins(self, ts: int) -> list[str]:
         """The caller's focus coins, then the coins with the most open interest."""
@@ -309,18 +320,20 @@ class MarketPoller:
 
     async def _bybit(self, ts: int, out: _Outcome) -> None:
         path = bybit.TICKERS_PATH
-        parsed = bybit.parse_tickers(
-            await self._http.get("bybit", path), ts, self._bybit_intervals, self._coins["bybit"]
-        )
+        body = await self._http.get("bybit", path)
+        parsed = bybit.parse_tickers(body, ts, None, self._coins["bybit"])
         out.note(path, parsed)
         require(path, parsed)
-        missing = [s for s in parsed.items.values() if s.funding_interval_h is None]
-        due = ts - self._bybit_intervals_ms >= self._refdata_ms
-        if missing and (self._bybit_intervals is None or due):
+        # Tickers without fundingIntervalHour: instruments-info, then their schedule's steps.
+        bare = [s for s in parsed.items.values() if s.funding_interval_h is None]
+        schedule, read_ms = self._schedules["bybit"], self._bybit_intervals_ms
+        due = ts - read_ms >= self._refdata_ms or schedule.recheck_due(ts, read_ms)
+        if bare and (self._bybit_intervals is None or due):
             await self._bybit_instruments(ts, out)
-            intervals = self._bybit_intervals or {}
-            for snap in missing:
-                snap.funding_interval_h = intervals.get(snap.symbol)
+        intervals = self._bybit_intervals or {}
+        for snap in bare:
+            snap.funding_interval_h = intervals.get(snap.symbol)
+        schedule.follow(bare, ts)
         out.snapshots.extend(parsed.items.values())
 
     async def _bybit_instruments(self, ts: int, out: _Outcome) -> None:
@@ -343,6 +356,7 @@ class MarketPoller:
             return
         self._bybit_intervals = intervals
         self._bybit_intervals_ms = ts
+        self._schedules["bybit"].reference_read()
 
     # -- OKX ----------------------------------------------------------------------------
 

@@ -114,6 +114,80 @@ def binance_open_interest(
     return body
 
 
+class BinanceSchedule:
+    """Funding schedules the way Binance runs them, on a test clock: ``premium_index`` and
+    ``funding_info`` are body builders for ``FakeMarketRest``.
+
+    Each symbol settles at UTC multiples of its interval. A settlement whose rate is at the
+    symbol's cap or floor moves it to 1 h from then on (Binance's rule since 2025-05); a
+    test may also change an interval at the next settlement (``change_at_next``).
+    ``fundingInfo`` lists a symbol only once it is adjusted (``listed``) and, after an
+    automatic switch, only ``list_lag_ms`` later (``None``: not within the test).
+    """
+
+    HOUR_MS = 3_600_000
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self.symbols: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self,
+        symbol: str,
+        mark: str,
+        rate: str,
+        interval_h: int = 8,
+        cap: str = "0.02000000",
+        listed: bool = False,
+        list_lag_ms: int | None = 0,
+    ) -> None:
+        """A perpetual whose next settlement is the first multiple of its interval ahead."""
+        step = interval_h * self.HOUR_MS
+        self.symbols[symbol] = {
+            "mark": mark, "rate": rate, "interval_h": interval_h, "cap": cap,
+            "next_ms": (self.clock() // step + 1) * step, "listed_from": 0 if listed else None,
+            "list_lag_ms": list_lag_ms, "change": None, "settlements": 0,
+        }  # fmt: skip
+
+    def change_at_next(self, symbol: str, interval_h: int) -> None:
+        """From the symbol's next settlement on, settle every ``interval_h`` hours."""
+        self.symbols[symbol]["change"] = interval_h
+
+    def _advance(self) -> None:
+        now = self.clock()
+        for s in self.symbols.values():
+            while now >= s["next_ms"]:
+                settled_at = s["next_ms"]
+                s["settlements"] += 1
+                if abs(float(s["rate"])) >= float(s["cap"]) and s["interval_h"] != 1:
+                    s["interval_h"] = 1
+                    lag = s["list_lag_ms"]
+                    if s["listed_from"] is None and lag is not None:
+                        s["listed_from"] = settled_at + lag
+                if s["change"] is not None:
+                    s["interval_h"], s["change"] = s["change"], None
+                s["next_ms"] = settled_at + s["interval_h"] * self.HOUR_MS
+
+    def premium_index(self, query: Mapping[str, str]) -> Any:
+        """The ``/fapi/v1/premiumIndex`` body (all symbols) at the clock's time."""
+        self._advance()
+        return [
+            binance_premium(sym, s["mark"], s["rate"], s["next_ms"], self.clock())
+            for sym, s in self.symbols.items()
+        ]
+
+    def funding_info(self, query: Mapping[str, str]) -> Any:
+        """The ``/fapi/v1/fundingInfo`` body: the adjusted symbols listed by now."""
+        self._advance()
+        now = self.clock()
+        return [
+            {**binance_funding_info(sym, s["interval_h"]), "adjustedFundingRateCap": s["cap"],
+             "adjustedFundingRateFloor": "-" + s["cap"]}
+            for sym, s in self.symbols.items()
+            if s["listed_from"] is not None and now >= s["listed_from"]
+        ]  # fmt: skip
+
+
 # -- Bybit -----------------------------------------------------------------------------
 
 
