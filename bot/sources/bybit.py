@@ -190,7 +190,7 @@ class BybitSource:
             elif type(data) is not list or not data:
                 result.reject(f"allLiquidation data is not a non-empty list: {brief(data)}")
             else:
-                self._events(data, result)
+                self._events(data, result, topic[len(TOPIC_PREFIX) :])
             return result
         op = msg.get("op")
         if op in _CONTROL_OPS or (op is None and "success" in msg):
@@ -235,7 +235,7 @@ class BybitSource:
             " retrying them one by one"
         )
 
-    def _events(self, items: list[Any], result: ParseResult) -> None:
+    def _events(self, items: list[Any], result: ParseResult, topic_symbol: str) -> None:
         # One loop with the readers inlined for the wire's usual types (the hot path of
         # ingest); any other type goes through the strict readers in symbols.py.
         append = result.events.append
@@ -243,6 +243,10 @@ class BybitSource:
         for item in items:
             if type(item) is not dict:
                 result.reject(f"liquidation is not an object: {brief(item)}")
+                continue
+            symbol = item.get("s")
+            if symbol != topic_symbol:  # a topic carries its own symbol's prints only
+                result.reject(f"symbol {brief(symbol)} on topic {brief(topic_symbol)}")
                 continue
             s = item.get("S")
             if s == "Buy":
@@ -253,7 +257,7 @@ class BybitSource:
                 result.reject(f"bad side {brief(s)}")
                 continue
             event = linear_event(
-                VENUE, item.get("s"), side, item.get("v"), item.get("p"), item.get("T"), coins
+                VENUE, symbol, side, item.get("v"), item.get("p"), item.get("T"), coins
             )
             if event is None:
                 result.reject(f"bad allLiquidation fields: {brief(item)}")

@@ -344,3 +344,12 @@ def test_already_subscribed_is_not_a_dropped_topic() -> None:
     src.parse(reply(False, f"bybit-0:{topic}", "error:handler not found"))
     r = src.parse(reply(False, f"bybit-0:{topic}", f"error:already subscribed,topic:{topic}"))
     assert r.notice is None and src.dropped_topics() == frozenset()
+
+
+def test_a_print_for_another_symbol_than_its_topic_is_a_reject() -> None:
+    data = [
+        {"T": 1739502302929, "s": "ETHUSDT", "S": "Buy", "v": "1", "p": "2000"},
+        {"T": 1739502302929, "s": "BTCUSDT", "S": "Buy", "v": "1", "p": "60000"},
+    ]
+    r = BybitSource(URL).parse(json.dumps({"topic": "allLiquidation.BTCUSDT", "data": data}))
+    assert [e.symbol for e in r.events] == ["BTCUSDT"] and r.rejects == 1
