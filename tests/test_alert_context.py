@@ -4,6 +4,7 @@ open-interest moves and one reading line built from them."""
 
 from __future__ import annotations
 
+import datetime as dtm
 from decimal import Decimal
 
 from bot.aggregate import bucket_deltas
@@ -124,3 +125,38 @@ async def test_without_market_the_alert_is_unchanged(dbt: DbThread) -> None:
     # No prices were looked up: the reading makes no claim about them.
     assert row.text.split("\n")[-3] == "📉 Long squeeze: longs were 100% of it."
     assert "funding" not in row.text
+
+
+async def test_fresh_install_compares_with_the_first_poll_inside_the_window(
+    dbt: DbThread,
+) -> None:
+    """The reported case: no poll stored at the window's start (liqwatch started 16 min
+    ago), BTC fell 4% since its first poll, /oi knew the open interest: the alert shows
+    the price move and the OI change since that poll, and calls nothing missing."""
+    market = MarketState(dbt, 60, clock=Clock())
+    first = START + 24 * MINUTE_MS  # 06:54 in the issue's example
+    await store_poll(dbt, first, btc_eth(first, 100_000.0, (3.2e9, 2.8e9), -0.00012))
+    now_snaps = btc_eth(NOW - 30_000, 96_000.0, (3.0e9, 2.634e9), -0.00012)
+    await store_poll(dbt, NOW - 30_000, now_snaps)
+    apply_poll(market, now_snaps)
+    index = TotalsIndex()
+    liquidate(index, "BTC", "long", 119.5 * M, NOW - 5 * MINUTE_MS)
+    liquidate(index, "BTC", "short", 0.5 * M, NOW - 4 * MINUTE_MS)
+    engine, _ = await engine_with(dbt, market, index)
+
+    (row,) = await engine.tick()
+    check_telegram_html(row.text)
+    lines = row.text.split("\n")
+    at = dtm.datetime.fromtimestamp(first / 1000, dtm.UTC).strftime("%H:%M UTC")
+    oi = pct(Decimal("5.634e9") / Decimal("6.0e9") * 100 - 100, 1)
+    assert "Longs $119.5M (&gt;99%) · Shorts $500K (&lt;1%) · 2 liquidations" in lines
+    assert f"BTC: price −4.0% since {at} · funding −0.012%/8h → −0.012%/8h since {at}" in (
+        "\n".join(lines)
+    )
+    reading = next(x for x in lines if x.startswith("📉"))
+    assert reading == (
+        f"📉 Long squeeze: longs &gt;99% of $120M; BTC −4.0% since {at};"
+        f" funding was −0.012%/8h at {at} (negative: shorts were paying longs),"
+        f" now −0.012%/8h; open interest {oi} since {at} (deleveraging)"
+    )
+    assert "missing" not in row.text and "crowded shorts" not in row.text

@@ -122,3 +122,40 @@ async def test_history_coin_at_and_changes(dbt: DbThread) -> None:
     fresh = MarketState(dbt, 60.0, clock=clock)
     assert await fresh.load() == len(now)
     assert fresh.coin("BTC") == state.coin("BTC")
+
+
+async def test_coin_since_takes_the_first_poll_inside_the_window(dbt: DbThread) -> None:
+    """A fresh install (or a gap in the polls): nothing stored at the window's start, so
+    the first poll inside it that has the coin is the window's "before"."""
+    clock = Clock(T0 + HOUR_MS)
+    state = MarketState(dbt, 60.0, clock=clock)
+    start = T0
+    polls = {
+        T0 + 4 * MINUTE_MS: [snap("bybit", "ETHUSDT", "ETH", T0 + 4 * MINUTE_MS, 2e9)],
+        T0 + 6 * MINUTE_MS: [
+            snap("bybit", "BTCUSDT", "BTC", T0 + 6 * MINUTE_MS, 1e9, mark=100_000.0),
+            snap("bybit", "ETHUSDT", "ETH", T0 + 6 * MINUTE_MS, 2e9),
+        ],
+        T0 + 30 * MINUTE_MS: [snap("bybit", "BTCUSDT", "BTC", T0 + 30 * MINUTE_MS, 9e8)],
+    }
+    for ts, snaps in polls.items():
+        coins = {s.coin for s in snaps}
+        await dbt.run(
+            write_market,
+            ts,
+            snaps,
+            [coin_market(c, ts, [s for s in snaps if s.coin == c]) for c in coins],
+        )
+    # BTC is absent from the first poll inside the window (04 min): its first is 06 min.
+    btc = await state.coin_since("btc", start, clock.now)
+    assert btc is not None and btc.ts_ms == T0 + 6 * MINUTE_MS and btc.oi_usd == 1e9
+    eth = await state.coin_since("ETH", start, clock.now)
+    assert eth is not None and eth.ts_ms == T0 + 4 * MINUTE_MS
+    # A poll at (or just before) the start is still preferred over one inside the window.
+    assert (await state.coin_since("ETH", T0 + 5 * MINUTE_MS, clock.now)).ts_ms == (  # type: ignore[union-attr]
+        T0 + 4 * MINUTE_MS
+    )
+    # Nothing stored for the coin in the window (or before its end): None, said as missing.
+    assert await state.coin_since("SOL", start, clock.now) is None
+    assert await state.coin_since("BTC", start, T0 + 5 * MINUTE_MS) is None
+    assert await MarketState(None, 60.0, clock=clock).coin_since("BTC", start, clock.now) is None
