@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bot.market.binance import (
+    parse_funding_caps,
     parse_funding_info,
     parse_open_interest,
     parse_premium_index,
@@ -109,6 +110,23 @@ def test_funding_info_bad_rows() -> None:
     parsed = parse_funding_info(body)
     assert parsed.items == {"AUSDT": 4.0}
     assert parsed.rejects == 5
+
+
+def test_funding_caps_from_funding_info() -> None:
+    body = json.dumps(
+        [
+            binance_funding_info("AUSDT", 4),  # caps +-2 %
+            {**binance_funding_info("BUSDT", 1), "adjustedFundingRateCap": "0.03000000",
+             "adjustedFundingRateFloor": "-0.03000000"},
+            {**binance_funding_info("CUSDT", 4), "adjustedFundingRateCap": ""},
+            {**binance_funding_info("DUSDT", 4), "adjustedFundingRateFloor": "0.01"},
+            [],
+        ]
+    )  # fmt: skip
+    parsed = parse_funding_caps(body)
+    assert parsed.items == {"AUSDT": (0.02, -0.02), "BUSDT": (0.03, -0.03)}
+    assert parsed.rejects == 2
+    assert parse_funding_caps("{").error is not None
 
 
 def test_open_interest_documented_body_and_usd() -> None:

@@ -32,7 +32,7 @@ FIELDS = [
     "symbol", "markPrice", "lastFundingRate", "nextFundingTime", "fundingIntervalHours",
     "openInterest", "openInterestValue", "fundingRate", "fundingIntervalHour",
     "fundingInterval", "instId", "fundingTime", "settFundingRate", "oiCcy", "oiUsd", "oi",
-    "markPx",
+    "markPx", "adjustedFundingRateCap", "adjustedFundingRateFloor",
 ]  # fmt: skip
 ITEM = st.dictionaries(st.sampled_from(FIELDS), SCALAR, max_size=len(FIELDS))
 
@@ -41,6 +41,7 @@ def every_parser(text: str) -> None:
     binance.parse_premium_index(text, T, {})
     binance.parse_premium_index(text, T, None)
     binance.parse_funding_info(text)
+    binance.parse_funding_caps(text)
     binance.parse_open_interest(text)
     bybit.parse_tickers(text, T, {"BTCUSDT": 8.0})
     bybit.parse_instruments(text)
