@@ -379,4 +379,3 @@ class Sender:
             self._progress.set()
             if self._stopping:
                 return
-

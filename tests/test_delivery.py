@@ -13,8 +13,11 @@ import pytest
 from telegram import Bot
 
 from bot.alerting import AlertEngine
+from bot.app import build_application
 from bot.backoff import BackoffPolicy
 from bot.chat_service import ChatService
+from bot.cli import quiet_noisy_loggers
+from bot.config import Settings
 from bot.delivery import RetryPolicy, Sender
 from bot.rules import RuleSpec
 from bot.send_queue import Pacing
@@ -292,3 +295,77 @@ async def test_submit_stores_then_sends(fake: FakeBotApi, bot: Bot, dbt: DbThrea
     assert fake.texts(41) == ["<b>daily summary</b>"]
     (stored,) = await dbt.run(outbox.get, [row.id])
     assert (stored.kind, stored.status) == ("summary", SENT)
+
+
+# ----- timeouts and faults below the JSON (issue 7, item 10) ---------------------------------
+
+
+def app_bot_settings(fake: FakeBotApi) -> Settings:
+    return Settings(telegram_token=TOKEN, telegram_api_url=fake.base_url)
+
+
+async def test_a_slow_answer_within_the_send_timeout_is_not_sent_twice(
+    fake: FakeBotApi, bot: Bot, dbt: DbThread
+) -> None:
+    # Accepted, answered after 6 s: past PTB's 5 s default, which made this a duplicate.
+    fake.faults.answer_late(6.0, method="sendMessage")
+    rows = await queue(dbt, [(5, "<b>slow but accepted</b>")])
+    sender = Sender(bot, dbt)
+    assert sender.retry.read_timeout_s >= 15
+    await sender.start()
+    sender.push(rows)
+    await run_until_idle(sender, within=30)
+    await sender.stop()
+    assert fake.texts(5) == ["<b>slow but accepted</b>"]
+    assert sender.stats.timed_out == 0 and sender.stats.retried == 0
+
+
+async def test_a_timed_out_send_waits_before_it_is_resent(
+    fake: FakeBotApi, bot: Bot, dbt: DbThread
+) -> None:
+    fake.faults.answer_late(0.6, method="sendMessage")  # accepted; the answer comes too late
+    retry = replace(FAST_RETRY, read_timeout_s=0.3, timed_out_wait_s=0.8)
+    rows = await queue(dbt, [(5, "answer lost")])
+    sender = Sender(bot, dbt, retry=retry, pacing=QUICK_CHAT)
+    await sender.start()
+    sender.push(rows)
+    await run_until_idle(sender)
+    await sender.stop()
+    first, second = (c.at for c in fake.calls_to("sendMessage"))
+    assert second - first >= 0.3 + 0.8 - 0.05  # the read timeout, then at least the wait
+    # Telegram has no idempotency key: the lost answer is one duplicate, counted.
+    assert fake.texts(5) == ["answer lost", "answer lost"] and fake.late_answers == 1
+    assert sender.stats.timed_out == 1
+    (row,) = await dbt.run(outbox.get, [rows[0].id])
+    assert (row.status, row.attempts) == (SENT, 2)
+
+
+async def test_429_502_html_and_resets_are_logged_in_one_line_without_traceback(
+    fake: FakeBotApi, dbt: DbThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = build_application(app_bot_settings(fake))  # the app's bot: request backend, no limiter
+    fake.faults.flood_once(retry_after=1, chat_id=5)
+    fake.faults.html_error_next(502, count=2, method="sendMessage")
+    fake.faults.reset_next(method="sendMessage")
+    caplog.set_level(logging.DEBUG)
+    quiet_noisy_loggers()  # what `liqwatch run` configures
+    async with app.bot as bot:
+        sender = Sender(bot, dbt, retry=FAST_RETRY, pacing=QUICK_CHAT)
+        await sender.start()
+        rows = [await sender.submit(5, "<b>flooded first</b>"), await sender.submit(6, "other")]
+        await run_until_idle(sender)
+        await sender.stop()
+    assert fake.texts(5) == ["<b>flooded first</b>"] and fake.texts(6) == ["other"]
+    statuses = sorted(c.status for c in fake.calls_to("sendMessage"))
+    assert statuses == [0, 200, 200, 429, 502, 502]
+    assert sender.stats.retry_after == 1 and sender.stats.retried == 3
+    ours = [r for r in caplog.records if not r.name.startswith("aiohttp.access")]
+    for record in ours:
+        assert record.exc_info is None and "Traceback" not in record.getMessage(), record.name
+        assert "<html>" not in record.getMessage()
+    logged = [r.getMessage() for r in ours]
+    assert not any("Rate limit hit" in m or "invalid JSON" in m for m in logged)
+    assert sum("Bad Gateway (502)" in m for m in logged) == 2
+    assert any("flood control" in m for m in logged)
+    stored = await dbt.run(outbox.get, [r.id for r in rows])
+    assert {r.status for r in stored} == {SENT}

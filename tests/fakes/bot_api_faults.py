@@ -106,9 +106,11 @@ class Faults:
         answered only after ``delay_s``."""
         self._add_wire(WireFault("late", delay_s=delay_s), count, method)
 
-    def chaos(self, rate: float, *, seed: int, late_s: float, retry_after: int = 1) -> Chaos:
+    def chaos(
+        self, rate: float, *, seed: int, late_s: float, slow_s: float = 0.0, retry_after: int = 1
+    ) -> Chaos:
         """From now on, fault ``rate`` of the sends at random (see :class:`Chaos`)."""
-        self.chaos_mix = Chaos(rate, random.Random(seed), late_s, retry_after)
+        self.chaos_mix = Chaos(rate, random.Random(seed), late_s, retry_after, slow_s)
         return self.chaos_mix
 
     def _add_wire(self, fault: WireFault, count: int, method: str | None) -> None:
@@ -138,6 +140,8 @@ class Faults:
             return WireFault("reset")
         if kind == "late":
             return WireFault("late", delay_s=self.chaos_mix.late_s)
+        if kind == "slow":
+            return WireFault("late", delay_s=self.chaos_mix.slow_s)
         return None
 
     def check_call(self, method: str, chat_id: Any) -> None:

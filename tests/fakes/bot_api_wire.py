@@ -49,15 +49,21 @@ CHAOS_KINDS = ("json500", "html502", "reset", "flood", "late")
 @dataclass
 class Chaos:
     """Faults ``rate`` of the sends at random (seeded): JSON 500, HTML 502, connection
-    reset, 429 with ``retry_after``, or accepted-but-answered-after ``late_s``.
-    ``injected`` counts what was picked, by kind."""
+    reset, 429 with ``retry_after``, or accepted-but-answered-after ``late_s``; with
+    ``slow_s``, also accepted-and-answered-after ``slow_s`` (meant to be slow but within
+    the client's timeout). ``injected`` counts what was picked, by kind."""
 
     rate: float
     rng: random.Random
     late_s: float
     retry_after: int = 1
+    slow_s: float = 0.0
     kinds: tuple[str, ...] = CHAOS_KINDS
     injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.slow_s > 0 and "slow" not in self.kinds:
+            self.kinds = (*self.kinds, "slow")
 
     def pick(self) -> str | None:
         """The fault for the next send, or None (answered normally)."""
