@@ -54,7 +54,8 @@ class Step:
 
 def plan_cascade(seed: int, duration_s: float, total_usd: float, steps: int) -> list[Step]:
     """``steps`` liquidations over ``duration_s`` whose running total grows geometrically
-    to about ``total_usd`` (so fires and escalations spread over the whole cascade)."""
+    to about ``total_usd`` (so fires and escalations spread over the whole cascade); a
+    long squeeze, the alert traders need most: one step in 40 is a short, at 1 % size."""
     rng = random.Random(seed)
     start_usd = total_usd / 2**7
     growth = (total_usd / start_usd) ** (1 / steps)
@@ -62,7 +63,9 @@ def plan_cascade(seed: int, duration_s: float, total_usd: float, steps: int) -> 
     running = 0.0
     for i in range(steps):
         target = start_usd * growth ** (i + 1)
-        usd = max(1_000.0, (target - running) * rng.uniform(0.7, 1.3))
+        # A long squeeze: longs are over 99 % of it (the share shown as ">99%").
+        short = i % 40 == 7
+        usd = max(1_000.0, (target - running) * rng.uniform(0.7, 1.3) * (0.01 if short else 1))
         venue = rng.choice(sorted(INSTRUMENTS))
         symbol, coin, ct_val = rng.choice(INSTRUMENTS[venue])
         price = PRICES[coin] * rng.uniform(0.98, 1.02)
@@ -75,7 +78,7 @@ def plan_cascade(seed: int, duration_s: float, total_usd: float, steps: int) -> 
                 venue=venue,
                 symbol=symbol,
                 coin=coin,
-                long=rng.random() < 0.8,
+                long=not short,
                 size=size_text,
                 price=price_text,
                 usd=wire_usd(venue, symbol, size_text, price_text),

@@ -38,7 +38,19 @@ AMOUNTS = (
     "250,000,000", "1T", ".5", "５０M", "٣٠٠M", "1_000", "0x10", "$", "M", "2.5b", "99999999999B",
 )  # fmt: skip
 WINDOWS = ("5m", "15m", "1h", "4h", "12h", "24h", "7d", "1H", "0m", "3h", "60m", "1d", "٤h")
-COINS = ("BTC", "btc", "BTCUSDT", "ETH-USDT-SWAP", "SOL", "XYZ", "B\u200bTC", "<b>", "1000PEPE")
+COINS = (
+    "BTC",
+    "btc",
+    "BTCUSDT",
+    "ETH-USDT-SWAP",
+    "SOL",
+    "XRP",
+    "xrpusdt",
+    "XYZ",
+    "B\u200bTC",
+    "<b>",
+    "1000PEPE",
+)
 DURATIONS = ("30m", "2h", "1d", "0s", "999d", "-1h", "1.5h", "90", "forever")
 RATES = ("0.1%", "0.05", "1%", "-0.1%", "off", "0", "200%", "NaN%")
 INJECTION = (

@@ -41,7 +41,7 @@ from tests.fakes.command_fuzz import (
 UPDATES = 2_000
 SEED = 7
 SENTINEL = 99
-COINS = ("BTC", "ETH", "SOL", "XRP")
+COINS = ("BTC", "ETH", "SOL", "DOGE")
 VENUES = ("binance", "bybit", "okx")
 GROUP_SETUP = ("/start", "/threshold 1h 5M", "/watch BTC 1M 4h", "/fundingalert 0.1%", "/mute 2h")
 WRONG = (
@@ -75,6 +75,10 @@ def injected(clock: Clock, rng: random.Random) -> tuple[TotalsIndex, list[tuple[
                 usd = round(rng.uniform(1e3, 5e6), 2)
                 rows.append((minute, venue, coin, side, usd, rng.randint(1, 50), usd, minute,
                              coin + "USDT"))  # fmt: skip
+    # One-sided XRP: its short share is under 1 % ("<1%" must reach Telegram escaped).
+    minute = clock.now - clock.now % 60_000 - 20 * 60_000
+    for side, usd in (("long", 4_990_000.0), ("short", 2_500.0)):
+        rows.append((minute, "bybit", "XRP", side, usd, 7, usd, minute, "XRPUSDT"))
     index = TotalsIndex()
     index.load(rows)
     return index, rows
@@ -178,7 +182,7 @@ async def test_fuzzed_updates_leave_no_trace_of_harm(
 
 async def liq_adds_up(bot: ChatBot, rows: list[tuple[Any, ...]]) -> None:
     """/liq and /liq BTC 1h equal our own sums of the buckets put into the index."""
-    for coin, args in ((None, "/liq"), ("BTC", "/liq BTC 1h")):
+    for coin, args in ((None, "/liq"), ("BTC", "/liq BTC 1h"), ("XRP", "/liq xrp")):
         mine = [r for r in rows if coin is None or r[2] == coin]
         total, count = sum(r[4] for r in mine), sum(r[5] for r in mine)
         longs = sum(r[4] for r in mine if r[3] == "long")
