@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -89,6 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"liqwatch: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
+    # A database that cannot be opened is a LIQWATCH_DB problem: one line, not a traceback
+    # from the DB thread.
+    if _opens_database(args, settings):
+        problem = _database_problem(settings.db_path)
+        if problem is not None:
+            print(f"liqwatch: configuration error: LIQWATCH_DB: {problem}", file=sys.stderr)
+            return 2
     try:
         if args.command == "run":
             from bot.app import run_forever
@@ -102,6 +110,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `liqwatch totals --json | head`: the reader left, not an error
         sys.stderr.close()
         return 0
+
+
+def _opens_database(args: argparse.Namespace, settings: Settings) -> bool:
+    """Whether the command is about to open the database (replay and totals first explain
+    a missing recording or database themselves)."""
+    if args.command == "replay":
+        return bool(args.file.is_file())
+    if args.command == "totals":
+        return settings.db_path.exists()
+    return True
+
+
+def _database_problem(path: Path) -> str | None:
+    """Why the SQLite file at ``path`` cannot be opened (or created and migrated), or None."""
+    from storage.db import open_db
+
+    try:
+        open_db(path).close()
+    except (OSError, sqlite3.Error) as exc:
+        return " ".join(f"cannot open {str(path)!r}: {exc}".split())
+    return None
 
 
 def _replay(settings: Settings, path: Path, speed: float) -> int:

@@ -168,9 +168,7 @@ def test_default_rules_garbage_names_the_bad_part() -> None:
 
 
 @given(name=st.sampled_from(VARIABLES), value=st.text(max_size=80))
-def test_any_text_either_parses_or_is_one_line_naming_the_variable(
-    name: str, value: str
-) -> None:
+def test_any_text_either_parses_or_is_one_line_naming_the_variable(name: str, value: str) -> None:
     try:
         Settings.from_env({name: value})
     except ConfigError as exc:
@@ -224,3 +222,22 @@ def test_liqwatch_run_process_exits_with_one_line_and_no_traceback(
     assert lines[0].startswith(f"liqwatch: configuration error: {name}:")
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert not (tmp_path / "bot.db").exists()
+
+
+@pytest.mark.parametrize("command", [["run"], ["totals"], ["replay", "rec.jsonl"]])
+def test_a_database_that_cannot_be_opened_is_one_line(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rec.jsonl").write_text("")
+    junk = tmp_path / "notes.db"
+    junk.write_text("not an SQLite file\n")
+    monkeypatch.setenv("LIQWATCH_DB", str(junk))
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("liqwatch: configuration error: LIQWATCH_DB: cannot open")
+    assert "file is not a database" in err
