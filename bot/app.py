@@ -46,9 +46,18 @@ def _job_kwargs(interval_s: float) -> dict[str, Any]:
     return {"max_instances": 1, "coalesce": True, "misfire_grace_time": max(1, int(interval_s))}
 
 
+def job_failed(name: str, exc: Exception) -> None:
+    """A job's error, logged here in one line: while the bot waits for Telegram the
+    Application is not running, and PTB's own error path would then warn instead."""
+    log.warning("%s job failed (%s: %s); retried next run", name, type(exc).__name__, exc)
+
+
 async def _flush_job(context: Context) -> None:
     core: Core = context.job.data  # type: ignore[union-attr,assignment]
-    await core.flush()
+    try:
+        await core.flush()
+    except Exception as exc:
+        job_failed("flush", exc)
 
 
 async def _summary_job(context: Context) -> None:
@@ -60,7 +69,10 @@ async def _summary_job(context: Context) -> None:
 
 async def _market_job(context: Context) -> None:
     core: Core = context.job.data  # type: ignore[union-attr,assignment]
-    await core.poll_market()
+    try:
+        await core.poll_market()
+    except Exception as exc:
+        job_failed("market", exc)
 
 
 async def _console_alerts_job(context: Context) -> None:

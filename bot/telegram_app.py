@@ -75,7 +75,10 @@ class TelegramParts:
 
 async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     engine: AlertEngine = context.job.data  # type: ignore[union-attr,assignment]
-    await engine.tick()
+    try:
+        await engine.tick()
+    except Exception:  # ticks before Telegram is up too: never through PTB's error path
+        log.exception("alert tick failed")
 
 
 def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> TelegramParts:
