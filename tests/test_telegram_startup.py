@@ -146,6 +146,12 @@ async def test_server_errors_then_ok_one_line_per_failed_attempt(
             await telegram.wait_until(lambda: bool(telegram.texts(2002)), within=20)
             assert "/threshold" in (telegram.texts(2002)[0] or "")
             assert telegram.commands, "the command menu was registered"
+            # Once up, a failing poll is PTB's to retry; each failure is one line of ours.
+            telegram.faults.html_error_next(502, count=2, method="getUpdates")
+            telegram.push_command(2003, "/start")  # ends the pending long poll
+            await telegram.wait_until(lambda: len(poll_errors(telegram)) == 2, within=20)
+            telegram.push_command(2004, "/start")
+            await telegram.wait_until(lambda: bool(telegram.texts(2004)), within=20)
         finally:
             stop.set()
             status = await asyncio.wait_for(task, 15)
@@ -155,7 +161,15 @@ async def test_server_errors_then_ok_one_line_per_failed_attempt(
     assert [c.status for c in failed] == [502, 502, 0, 500, 500, 503]
     assert len(attempt_lines(caplog)) == len(failed) == 6
     assert not any("invalid JSON" in r.getMessage() for r in caplog.records)
+    polling = [
+        r for r in caplog.records if "polling Telegram for updates failed" in r.getMessage()
+    ]
+    assert len(polling) == 2 and all("Bad Gateway (502)" in r.getMessage() for r in polling)
     assert_clean_log(caplog)
+
+
+def poll_errors(telegram: FakeBotApi) -> list[int]:
+    return [c.status for c in telegram.calls_to("getUpdates") if c.status != 200]
 
 
 def liqwatch_env(tmp_path: Path, venues: Venues, api_url: str, token: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -368,3 +369,58 @@ async def test_job_queue_started_alone_warns_when_a_job_fails() -> None:
         await asyncio.wait_for(failed.wait(), 5)
         await asyncio.sleep(0.05)
         await app.job_queue.stop()
+
+
+async def test_faults_below_the_json_html_pages_resets_late_answers(fake: FakeBotApi) -> None:
+    base = f"{fake.base_url}{TOKEN}"
+    fake.faults.html_error_next(502, method="sendMessage")
+    fake.faults.reset_next(method="getMe")
+    fake.faults.answer_late(0.5, method="sendMessage")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/sendMessage", json={"chat_id": 5, "text": "a"}) as resp:
+            assert (resp.status, resp.content_type) == (502, "text/html")
+            page = await resp.text()
+            assert "<title>502 Bad Gateway</title>" in page and "nginx" in page
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            async with http.post(f"{base}/getMe") as resp:
+                await resp.read()
+        # Late: delivered at once, answered only after the delay (or never, if the client
+        # gives up first: the message stays delivered).
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        timeout = aiohttp.ClientTimeout(total=0.2)
+        with pytest.raises(TimeoutError):
+            async with http.post(
+                f"{base}/sendMessage", json={"chat_id": 5, "text": "late"}, timeout=timeout
+            ) as resp:
+                await resp.read()
+        assert fake.texts(5) == ["late"] and fake.late_answers == 1
+        assert loop.time() - t0 < 0.45
+        async with http.post(f"{base}/sendMessage", json={"chat_id": 6, "text": "ok"}) as resp:
+            assert resp.status == 200  # one-offs used up
+    assert [c.status for c in fake.calls] == [502, 0, 200, 200]
+
+
+async def test_chaos_faults_the_rate_asked_seeded_and_counts_each_kind() -> None:
+    async def run(seed: int) -> tuple[list[int], dict[str, int]]:
+        async with FakeBotApi(token=TOKEN) as server:
+            chaos = server.faults.chaos(0.3, seed=seed, late_s=0.0)
+            async with aiohttp.ClientSession() as http:
+                for i in range(200):
+                    body = {"chat_id": i, "text": "x"}
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with http.post(
+                            f"{server.base_url}{TOKEN}/sendMessage", json=body
+                        ) as resp:
+                            await resp.read()
+                async with http.post(f"{server.base_url}{TOKEN}/getMe") as resp:
+                    assert resp.status == 200  # only sends are faulted
+            return [c.status for c in server.calls], dict(chaos.injected)
+
+    statuses, injected = await run(3)
+    assert (statuses, injected) == await run(3)  # the same seed, the same faults
+    assert set(injected) == {"json500", "html502", "reset", "flood", "late"}
+    assert 40 <= sum(injected.values()) <= 80  # 30% of 200, give or take
+    assert statuses.count(429) == injected["flood"] and statuses.count(0) == injected["reset"]
+    assert statuses.count(500) == injected["json500"]
+    assert statuses.count(502) == injected["html502"]
