@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import funding, info, membership, mute, subscription, thresholds, totals
+from handlers import funding, info, membership, mute, subscription, thresholds, totals, unknown
 from handlers.catalog import COMMANDS
 from handlers.deps import CoverageProvider, HandlerDeps
 
@@ -21,3 +21,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], deps: HandlerDeps) 
     """Add every command handler and the chat membership/migration tracking to ``app``."""
     for module in (subscription, totals, thresholds, mute, info, membership, funding):
         app.add_handlers(module.handlers(deps))
+    # Last: it takes only the commands none of the handlers above took.
+    app.add_handlers(unknown.handlers(deps))

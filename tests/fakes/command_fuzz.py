@@ -198,7 +198,7 @@ class UpdateFuzzer:
             message["edit_date"] = message["date"] + 5
         kind = "edited_message" if edited else ("channel_post" if channel else "message")
         self.fake.push_update({kind: message})
-        owed = 0 if edited else int(self.addressed_to_us(text))
+        owed = 0 if edited else int(self.addressed_to_us(text, chat_id > 0 and not channel))
         return self._record(kind, chat_id, message["message_id"], text, owed)
 
     def media(self, chat_id: int, what: str) -> Pushed:
@@ -243,13 +243,21 @@ class UpdateFuzzer:
         self.fake.push_update({"message": from_})
         return self._record("migration", old, None, str(new), 0)
 
-    def addressed_to_us(self, text: str) -> bool:
-        """What PTB's CommandHandler matches: ``/name`` or ``/name@ourbot`` (any case)."""
+    def addressed_to_us(self, text: str, private: bool) -> bool:
+        """Whether the bot must answer: one of its commands as PTB's CommandHandler matches
+        them (``/name`` or ``/name@ourbot``, any case), or an unknown command that is
+        certainly for us (``/foo@ourbot``, or ``/foo`` in a private chat)."""
         if not text.startswith("/") or not text.strip():
             return False
-        parts = text.split(maxsplit=1)[0][1:].split("@")
+        token = text.split(maxsplit=1)[0][1:]
+        parts = token.split("@")
         ours = self.fake.bot_user["username"].lower()
-        return parts[0].lower() in self.commands and (len(parts) == 1 or parts[1].lower() == ours)
+        if parts[0].lower() in self.commands and (len(parts) == 1 or parts[1].lower() == ours):
+            return True
+        name, _, target = token.partition("@")
+        if not name:
+            return False
+        return target.lower() == ours if target else private
 
     def _message_json(self, chat_id: int, user_id: int | None, channel: bool) -> dict[str, Any]:
         if channel:
