@@ -369,3 +369,18 @@ async def test_429_502_html_and_resets_are_logged_in_one_line_without_traceback(
     assert any("flood control" in m for m in logged)
     stored = await dbt.run(outbox.get, [r.id for r in rows])
     assert {r.status for r in stored} == {SENT}
+
+
+async def test_rows_pushed_before_start_are_sent_once_and_not_counted_as_recovered(
+    fake: FakeBotApi, bot: Bot, dbt: DbThread
+) -> None:
+    # While Telegram is not up yet the alert engine already commits and pushes its rows.
+    sender = Sender(bot, dbt)
+    early = await queue(dbt, [(51, "raised while Telegram was away")])
+    sender.push(early)
+    assert sender.queued == 1 and fake.sent == []  # nothing goes out before start
+    assert await sender.start() == 0  # queued already: not "from a previous run"
+    await run_until_idle(sender)
+    await sender.stop()
+    assert fake.texts(51) == ["raised while Telegram was away"]
+    assert sender.stats.recovered == 0 and sender.stats.sent == 1
