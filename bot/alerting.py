@@ -160,6 +160,7 @@ class AlertEngine:
         # Kept when a commit fails, and committed with the next tick's.
         self._unsaved_states: dict[Hashable, rules.RuleState] = {}
         self._unsaved_messages: list[NewMessage] = []
+        self._failing = False  # the last commit failed (log the next failure in one line)
         self._again = False
         self._poker: asyncio.Task[None] | None = None
 
@@ -353,14 +354,27 @@ class AlertEngine:
             rows = await self.dbt.run(
                 _commit, cast(dict[RuleKey, rules.RuleState], states), messages, now
             )
-        except Exception:
+        except Exception as exc:
             self.stats.commit_failures += 1
-            log.exception(
-                "committing %d rule states and %d alerts failed; retrying next tick",
-                len(states),
-                len(messages),
-            )
+            # The database itself is failing (unwritable rows never get here): the cause
+            # with its traceback once, then one line per tick until a commit goes through.
+            if self._failing:
+                log.warning(
+                    "committing %d rule states and %d alerts failed again (%s); retrying next"
+                    " tick",
+                    len(states),
+                    len(messages),
+                    type(exc).__name__,
+                )
+            else:
+                log.exception(
+                    "committing %d rule states and %d alerts failed; retrying next tick",
+                    len(states),
+                    len(messages),
+                )
+            self._failing = True
             return []
+        self._failing = False
         self._unsaved_states.clear()  # only ticks fill them, and ticks hold the lock
         self._unsaved_messages.clear()
         self.stats.messages += len(rows)

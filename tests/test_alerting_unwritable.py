@@ -118,3 +118,29 @@ async def test_a_row_sqlite_refuses_is_left_out_and_the_others_commit(
     for chat_id in (1, 2, 3):
         rules = await dbt.run(chats.list_rules, chat_id)
         assert [(r.spec.window, r.state.level) for r in rules] == [("1h", 2), ("24h", 0)]
+
+
+async def test_a_failing_database_keeps_the_alerts_until_it_recovers(
+    dbt: DbThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = TotalsIndex()
+    now = T0 + 10 * MINUTE_MS
+    engine = AlertEngine(dbt, index, now_ms=lambda: now, settings=Settings())
+    service = ChatService(dbt, DEFAULTS, engine, now_ms=lambda: now)
+    await service.subscribe(1, "private")
+    await service.subscribe(2, "private")
+    event = Liquidation("okx", "BTC-USDT-SWAP", "BTC", "long", 1.0, 150 * M, 150 * M, T0)
+    index.apply(bucket_deltas([event]))
+    await dbt.run(lambda db: db.execute("ALTER TABLE outbox RENAME TO away"))
+    assert await engine.tick() == [] and await engine.tick() == []
+    await dbt.run(lambda db: db.execute("ALTER TABLE away RENAME TO outbox"))
+    rows = await engine.tick()
+    assert sorted(r.chat_id for r in rows) == [1, 2] and engine.stats.commit_failures == 2
+    # Not a row's fault: nothing was left out; the cause once with its traceback, then
+    # one line.
+    logged = [r for r in caplog.records if r.name == "bot.alerting"]
+    assert [(r.levelname, r.exc_info is not None) for r in logged] == [
+        ("ERROR", True),
+        ("WARNING", False),
+    ]
+    assert "failed again (OperationalError)" in logged[1].getMessage()

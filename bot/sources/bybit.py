@@ -229,6 +229,8 @@ class BybitSource:
             result.notice = f"bybit subscribe failed: {brief(text, 240)} (req_id {brief(req_id)})"
             return
         key = req_id.rpartition(".")[0]
+        # Bybit documents no rate for public subscribe requests (only the 21,000-character
+        # args limit per connection): the 50 one-topic requests are assumed fine at once.
         result.replies = tuple(_single(key, t) for t in batch)
         result.notice = (
             f"bybit rejected subscribe {req_id} ({len(batch)} topics: {brief(text, 200)});"
