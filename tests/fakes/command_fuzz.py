@@ -19,8 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers import COMMANDS
+from storage import chats as store
+from storage import funding_alerts
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_shapes import command_entities
+from tests.fakes.chat_bot import ChatBot
 
 OTHER_BOT = "SomeOtherBot"
 ADMIN = 900
@@ -32,6 +36,7 @@ CHANNELS = (-1003001, -1003002)
 FOREIGN_CHANNEL = -1009999
 # Basic groups that get upgraded to supergroups during the fuzz: old id -> new id.
 MIGRATING = {-5001: -1005001, -5002: -1005002, -5003: -1005003}
+GROUP_SETUP = ("/start", "/threshold 1h 5M", "/watch BTC 1M 4h", "/fundingalert 0.1%", "/mute 2h")
 
 AMOUNTS = (
     "250M", "1.5B", "$750K", "750k", "0", "-5M", "1e9", "1e400", "NaN", "inf", "-inf",
@@ -297,3 +302,37 @@ def _fit(text: str, limit: int = 4096) -> str:
         out.append(ch)
         used += units
     return "".join(out).rstrip() or "…"
+
+
+async def setup_groups(bot: ChatBot) -> None:
+    """ADMIN administers every GUARDED and MIGRATING group and sets it up (GROUP_SETUP);
+    the NON_ADMINS are plain members."""
+    for group in (*GUARDED, *MIGRATING):
+        bot.fake.set_member(group, ADMIN, "administrator")
+        for user in NON_ADMINS:
+            bot.fake.set_member(group, user, "member")
+        for text in GROUP_SETUP:
+            reply = await bot.ask(group, text, user_id=ADMIN)
+            if "Usage" in reply:
+                raise AssertionError(f"set-up {text!r} in {group} refused: {reply}")
+
+
+async def run_fuzz(bot: ChatBot, updates: int, seed: int, sentinel: int) -> UpdateFuzzer:
+    """Push ``updates`` random updates, then wait until all are handled (PTB handles them
+    in order, so until ``/help`` from ``sentinel``, pushed last, is answered)."""
+    fuzzer = UpdateFuzzer(bot.fake, [name for name, _ in COMMANDS], random.Random(seed))
+    for _ in range(updates):
+        fuzzer.push_random()
+    bot.fake.push_command(sentinel, "/help")
+    await bot.fake.wait_until(lambda: bool(bot.fake.texts(sentinel)), within=240)
+    return fuzzer
+
+
+async def stored_settings(bot: ChatBot, chat_id: int) -> tuple[Any, ...]:
+    """A chat's stored subscription, mute, rules and funding alert (not rule states)."""
+    chat = await bot.dbt.run(store.get_chat, chat_id)
+    rules = await bot.dbt.run(store.list_rules, chat_id)
+    funding = await bot.dbt.run(funding_alerts.get_threshold, chat_id)
+    head = None if chat is None else (chat.subscribed, chat.active, chat.muted_until_ms)
+    specs = tuple(sorted((r.spec.coin or "", r.spec.window, r.spec.threshold) for r in rules))
+    return head, specs, funding

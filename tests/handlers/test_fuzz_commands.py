@@ -23,19 +23,18 @@ import pytest
 
 from bot.amounts import format_usd
 from bot.totals_index import TotalsIndex
-from handlers import COMMANDS
 from handlers.catalog import FUNDINGALERT, LIQ, MUTE, STOP, THRESHOLD, TOP, UNWATCH, WATCH
-from storage import chats as store
-from storage import funding_alerts
 from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 from tests.fakes.command_fuzz import (
     ADMIN,
     CHANNELS,
     GUARDED,
     MIGRATING,
-    NON_ADMINS,
     PRIVATE,
     UpdateFuzzer,
+    run_fuzz,
+    setup_groups,
+    stored_settings,
 )
 
 UPDATES = 2_000
@@ -43,7 +42,6 @@ SEED = 7
 SENTINEL = 99
 COINS = ("BTC", "ETH", "SOL", "DOGE")
 VENUES = ("binance", "bybit", "okx")
-GROUP_SETUP = ("/start", "/threshold 1h 5M", "/watch BTC 1M 4h", "/fundingalert 0.1%", "/mute 2h")
 WRONG = (
     ("/threshold 1h", THRESHOLD),
     ("/threshold 1h -5M", THRESHOLD),
@@ -93,12 +91,7 @@ async def fuzzed(
     async with chat_bot(
         tmp_path / "bot.db", index=index, clock=clock, known_coins=frozenset(COINS)
     ) as bot:
-        for group in (*GUARDED, *MIGRATING):
-            bot.fake.set_member(group, ADMIN, "administrator")
-            for user in NON_ADMINS:
-                bot.fake.set_member(group, user, "member")
-            for text in GROUP_SETUP:
-                assert "Usage" not in await bot.ask(group, text, user_id=ADMIN)
+        await setup_groups(bot)
         before = {
             "settings": {g: await bot.ask(g, "/settings", user_id=ADMIN) for g in GUARDED},
             "db": {g: await stored_settings(bot, g) for g in (*GUARDED, *MIGRATING)},
@@ -107,23 +100,8 @@ async def fuzzed(
         caplog.set_level(logging.INFO)
         caplog.set_level(logging.WARNING, logger="httpx")  # a line per request
         caplog.clear()
-        fuzzer = UpdateFuzzer(bot.fake, [name for name, _ in COMMANDS], random.Random(SEED))
-        for _ in range(UPDATES):
-            fuzzer.push_random()
-        # Updates are handled in order: once the sentinel is answered, all were.
-        bot.fake.push_command(SENTINEL, "/help")
-        await bot.fake.wait_until(lambda: bool(bot.fake.texts(SENTINEL)), within=240)
+        fuzzer = await run_fuzz(bot, UPDATES, SEED, SENTINEL)
         yield bot, fuzzer, before, rows
-
-
-async def stored_settings(bot: ChatBot, chat_id: int) -> tuple[Any, ...]:
-    """A chat's stored subscription, mute, rules and funding alert (not rule states)."""
-    chat = await bot.dbt.run(store.get_chat, chat_id)
-    rules = await bot.dbt.run(store.list_rules, chat_id)
-    funding = await bot.dbt.run(funding_alerts.get_threshold, chat_id)
-    head = None if chat is None else (chat.subscribed, chat.active, chat.muted_until_ms)
-    return head, tuple(sorted((r.spec.coin or "", r.spec.window, r.spec.threshold)
-                              for r in rules)), funding  # fmt: skip
 
 
 async def test_fuzzed_updates_leave_no_trace_of_harm(
