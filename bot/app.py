@@ -28,6 +28,7 @@ from bot.console_alerts import ConsoleAlerts
 from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
 from bot.core import Core, now_ms
 from bot.events import WINDOWS
+from bot.market_lookup import window_context
 from bot.telegram_request import bot_api_requests
 from bot.telegram_startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
 
@@ -156,6 +157,8 @@ def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: C
         core.settings.default_rules,
         lambda window_ms: core.totals(window_ms),
         lambda text: print(text, "", sep="\n", flush=True),
+        # The market context of the Telegram alerts, so both state the same facts.
+        lambda spec, totals, now: window_context(core.market, totals, now, spec.coin),
     )
     alerts.prime(now_ms())
     core.ingestor.listeners.append(lambda _deltas: alerts.tick(now_ms()))

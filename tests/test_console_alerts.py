@@ -2,13 +2,22 @@
 
 import html
 import re
+from collections.abc import Awaitable
+
+import pytest
 
 from bot.console_alerts import ConsoleAlerts
 from bot.events import MINUTE_MS, WINDOWS
 from bot.format_alert import format_alert
+from bot.market.state import MarketState
+from bot.market_context import MarketContext
+from bot.market_lookup import window_context
 from bot.rules import FIRST, Fire, RuleSpec
 from bot.totals_index import TotalsIndex
+from bot.totals_result import Totals
 from storage.buckets import BucketDelta
+from storage.db import DbThread
+from tests.fakes.market_figures import apply_poll, snap, store_poll
 
 T0 = 1_791_590_400_000
 
@@ -66,3 +75,61 @@ def test_console_and_telegram_state_the_same_facts_in_the_same_words() -> None:
     # Prices were not looked up in console mode: no claim about them.
     assert "📉 Long squeeze: longs were >99% of it." in lines
     assert "price" not in out[0]
+
+
+async def test_console_alert_carries_the_same_market_context_as_telegram(dbt: DbThread) -> None:
+    index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
+    market = MarketState(dbt, 60, clock=lambda: now[0])
+    start = now[0] - WINDOWS["1h"]
+    before = [snap("bybit", "BTC", start - 30_000, rate=-0.0002, mark=100_000.0, oi_usd=6e9)]
+    current = [snap("bybit", "BTC", now[0] - 30_000, rate=-0.0002, mark=96_000.0, oi_usd=5.4e9)]
+    await store_poll(dbt, start - 30_000, before)
+    await store_poll(dbt, now[0] - 30_000, current)
+    apply_poll(market, current)
+
+    def lookup(spec: RuleSpec, totals: Totals, at: int) -> Awaitable[MarketContext | None]:
+        return window_context(market, totals, at, spec.coin)
+
+    alerts = ConsoleAlerts(
+        {"1h": 100e6}, lambda w: index.query(w, now_ms=now[0]), out.append, lookup
+    )
+    alerts.prime(now[0])
+    add(index, 1, 120e6)
+    assert alerts.tick(now[0]) == 1
+    await alerts.drain()
+    hour, day = (
+        index.query(WINDOWS["1h"], now_ms=now[0]),
+        index.query(WINDOWS["24h"], now_ms=now[0]),
+    )
+    context = await window_context(market, hour, now[0])
+    telegram = format_alert(
+        RuleSpec("1h", 100e6), Fire(FIRST, 1, 120e6, 100e6), hour, day, context
+    )
+    assert html.unescape(re.sub(r"<[^>]+>", "", telegram)) == out[0]
+    assert "BTC: price −4.0% in 1h · funding −0.020%/8h → −0.020%/8h · OI $5.4B (−10.0%)" in out[0]
+    assert (
+        "📉 Long squeeze: longs 100% of $120M; BTC −4.0% in 1h; funding was −0.020%/8h"
+        " (negative: shorts were paying longs), now −0.020%/8h; open interest −10.0%"
+        " (deleveraging)"
+    ) in out[0].split("\n")
+
+
+async def test_a_failing_market_lookup_still_prints_the_alert(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
+
+    async def broken(spec: RuleSpec, totals: Totals, at: int) -> MarketContext | None:
+        raise OSError("database is locked")
+
+    alerts = ConsoleAlerts(
+        {"1h": 100e6}, lambda w: index.query(w, now_ms=now[0]), out.append, broken
+    )
+    alerts.prime(now[0])
+    add(index, 1, 120e6)
+    add(index, 2, 130e6)
+    assert alerts.tick(now[0]) == 1
+    await alerts.drain()
+    assert len(out) == 1 and out[0].startswith("🚨 $250M liquidated in 1h")
+    assert "📉 Long squeeze: longs were 100% of it." in out[0].split("\n")
+    assert "market context for the console 1h alert failed" in caplog.text
