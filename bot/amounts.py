@@ -198,7 +198,8 @@ def format_pct(share: float) -> str:
     """A share in [0, 1] as a whole percentage, halves rounded up: ``84%``.
 
     A share strictly between 0 and 1 % shows as ``<1%`` and one strictly between 99 %
-    and 100 % as ``>99%``, so "0%" and "100%" are only ever exact.
+    and 100 % as ``>99%``, so "0%" and "100%" are only ever exact. Plain text, like every
+    formatter here: HTML callers escape it (``&lt;1%``); bot/rich_text.py does so for them.
     """
     if math.isnan(share):
         return "?%"
