@@ -60,6 +60,7 @@ from tests.fakes.venues import (
 )
 
 TOKEN = "4242:soak-kill-token"
+UNFINISHED = "status IN ('pending', 'sending')"
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Trial:
     lost_span_s: float
     settings_lost: list[str]
     commands_unanswered: int  # bystander commands in flight at the kill, never answered
+    accepted_unrecorded: int  # outbox rows Telegram took but the killed process had not marked
     outbox_unfinished: int
     refused_by_telegram: int
     tracebacks: int
@@ -297,10 +299,15 @@ async def _cascade(
     running = asyncio.gather(*tasks)
     await asyncio.sleep(kill_s)
     kill_at = await app.kill()
+    # Rows the dead process had not recorded as sent although Telegram had accepted them:
+    # the restart must send them again (no idempotency key), so each would arrive twice.
+    accepted = {(m.chat_id, m.text) for m in telegram.sent}
+    open_rows = read_db(app.db, f"SELECT chat_id, text FROM outbox WHERE {UNFINISHED}")
+    at_risk = sum(1 for row in open_rows if row in accepted)
     restart_s = await app.start()
     await running
     await asyncio.sleep(2.0)  # the last flush (200 ms) and alert ticks (1 s)
-    unfinished = "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+    unfinished = f"SELECT count(*) FROM outbox WHERE {UNFINISHED}"
     with contextlib.suppress(TimeoutError):  # counted below
         await wait_until(lambda: read_db(app.db, unfinished)[0][0] == 0, 90, "outbox drained")
     await asyncio.sleep(1.5)  # nothing more may be sent
@@ -329,6 +336,7 @@ async def _cascade(
         lost_span_s=span,
         settings_lost=settings_lost,
         commands_unanswered=sum(1 for *_, ok in log if not ok),
+        accepted_unrecorded=at_risk,
         outbox_unfinished=left,
         refused_by_telegram=0,
         tracebacks=0,
@@ -366,6 +374,7 @@ def summarize(trials: list[Trial]) -> dict[str, Any]:
         "rules_too_close_to_call": total.ambiguous,
         "settings_lost": sum(len(t.settings_lost) for t in trials),
         "bystander_commands_unanswered_at_kill": sum(t.commands_unanswered for t in trials),
+        "sends_accepted_but_unrecorded_at_kill": sum(t.accepted_unrecorded for t in trials),
         "outbox_rows_unfinished": sum(t.outbox_unfinished for t in trials),
         "messages_refused_by_telegram": sum(t.refused_by_telegram for t in trials),
         "tracebacks_in_logs": sum(t.tracebacks for t in trials),
