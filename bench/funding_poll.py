@@ -32,6 +32,7 @@ from typing import Any
 
 from bot.events import HOUR_MS, MINUTE_MS
 from bot.market import binance, bybit, okx
+from bot.market.intervals import IntervalTracker
 from bot.market.records import MarketSnapshot
 from bot.market.state import MarketState
 from bot.sources.symbols import CoinCache
@@ -172,11 +173,14 @@ class Cycle:
     def __init__(self, state: MarketState) -> None:
         self.state = state
         self.caches = {v: CoinCache() for v in ("binance", "bybit", "okx")}
+        self.schedules = {v: IntervalTracker() for v in ("binance", "bybit")}
 
     def parse(self, ts: int, b: Bodies) -> list[MarketSnapshot]:
         """Every parser and the merges, as ``MarketPoller`` runs them."""
         intervals = binance.parse_funding_info(b.funding_info).items
+        caps = binance.parse_funding_caps(b.funding_info).items
         premium = binance.parse_premium_index(b.premium, ts, intervals, self.caches["binance"])
+        self.schedules["binance"].follow(premium.items.values(), ts, caps)
         for body in b.open_interest:
             for symbol, oi in binance.parse_open_interest(body).items.items():
                 snap = premium.items.get(symbol)
@@ -184,6 +188,7 @@ class Cycle:
                     binance.with_open_interest(snap, oi)
         y_intervals = bybit.parse_instruments(b.instruments).items
         tickers = bybit.parse_tickers(b.tickers, ts, y_intervals, self.caches["bybit"])
+        self.schedules["bybit"].follow(tickers.items.values(), ts)  # an upper bound
         funding = okx.parse_funding_rates(b.okx_funding)
         ois = okx.parse_open_interest(b.okx_oi)
         marks = okx.parse_mark_prices(b.okx_marks)
