@@ -161,7 +161,7 @@ def coverage_note(
 
 
 def fit(lines: Sequence[str], limit: int = MAX_MESSAGE) -> str:
-    """Join ``lines``; drop whole lines from the end (keeping the headline) past ``limit``.
+    """Join ``lines``; drop whole lines from the end (keeping the first) past ``limit``.
 
     Lines hold balanced tags, so cutting between them keeps the HTML valid.
     """

@@ -9,14 +9,13 @@ the console and the chat state the same facts in the same words.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from bot.telegram_text import escape, sendable
 
 Style = Literal["b", "i"]
-STYLES: Final = ("b", "i")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +32,6 @@ Line = tuple[Span, ...]
 def line(*parts: str | Span) -> Line:
     """A line from plain strings and styled spans, in order."""
     return tuple(p if isinstance(p, Span) else Span(p) for p in parts)
-
-
-def bold(text: str) -> Span:
-    """A bold span."""
-    return Span(text, "b")
 
 
 def italic(text: str) -> Span:
@@ -70,13 +64,3 @@ def to_html(lines: Iterable[Line]) -> list[str]:
 def to_plain(lines: Iterable[Line]) -> str:
     """The lines as one plain-text block."""
     return "\n".join(plain_line(x) for x in lines)
-
-
-def joined(parts: Sequence[Line], sep: str) -> Line:
-    """The spans of ``parts`` with ``sep`` between them."""
-    out: list[Span] = []
-    for i, part in enumerate(parts):
-        if i:
-            out.append(Span(sep))
-        out.extend(part)
-    return tuple(out)
