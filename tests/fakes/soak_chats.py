@@ -125,7 +125,7 @@ async def bystander(
     amount = 900.0 + chat_id % 100
     while time.monotonic() < deadline:
         amount += 1
-        reply = await ask(telegram, chat_id, f"/threshold 5m {amount:g}B", within=20)
+        reply = await ask(telegram, chat_id, f"/threshold 5m {amount:g}B", within=12)
         log.append((chat_id, amount, reply is not None))
         await asyncio.sleep(rng.uniform(0.05, 0.4))
 
