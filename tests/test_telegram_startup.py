@@ -134,7 +134,9 @@ async def test_server_errors_then_ok_one_line_per_failed_attempt(
     caplog.set_level(logging.DEBUG)
     quiet_noisy_loggers()
     async with FakeBotApi(token=TOKEN) as telegram:
-        telegram.faults.html_error_next(502, count=2, method="getMe")  # nginx pages
+        # getMe answered after PTB's 5 s read timeout, then nginx pages, a reset, 5xx.
+        telegram.faults.answer_late(6.0, method="getMe")
+        telegram.faults.html_error_next(502, count=2, method="getMe")
         telegram.faults.reset_next(method="getMe")
         telegram.faults.fail_next(500, count=2, method="getMe")
         telegram.faults.fail_next(503, method="setMyCommands")
@@ -159,7 +161,9 @@ async def test_server_errors_then_ok_one_line_per_failed_attempt(
         failed = [c for c in failed if c.status != 200]
     assert status == 0
     assert [c.status for c in failed] == [502, 502, 0, 500, 500, 503]
-    assert len(attempt_lines(caplog)) == len(failed) == 6
+    attempts = attempt_lines(caplog)
+    assert len(attempts) == len(failed) + 1 == 7  # the timed-out getMe is one more
+    assert "TimedOut" in attempts[0]
     assert not any("invalid JSON" in r.getMessage() for r in caplog.records)
     polling = [
         r for r in caplog.records if "polling Telegram for updates failed" in r.getMessage()
