@@ -356,22 +356,17 @@ class AlertEngine:
             )
         except Exception as exc:
             self.stats.commit_failures += 1
-            # The database itself is failing (unwritable rows never get here): the cause
-            # with its traceback once, then one line per tick until a commit goes through.
-            if self._failing:
-                log.warning(
-                    "committing %d rule states and %d alerts failed again (%s); retrying next"
-                    " tick",
-                    len(states),
-                    len(messages),
-                    type(exc).__name__,
-                )
-            else:
-                log.exception(
-                    "committing %d rule states and %d alerts failed; retrying next tick",
-                    len(states),
-                    len(messages),
-                )
+            # The database itself is failing (unwritable rows never get here): the cause in
+            # one line, first at WARNING and then quieter, until a commit goes through.
+            level = logging.INFO if self._failing else logging.WARNING
+            log.log(
+                level,
+                "committing %d rule states and %d alerts failed (%s: %s); retrying next tick",
+                len(states),
+                len(messages),
+                type(exc).__name__,
+                exc,
+            )
             self._failing = True
             return []
         self._failing = False

@@ -367,9 +367,12 @@ class Sender:
                 self._saving = True
                 try:
                     await self._dbt.run(outbox.update, list(batch.values()))
-                except Exception:
-                    log.exception(
-                        "writing %d outbox status change(s) failed; retrying", len(batch)
+                except Exception as exc:  # the database is failing: one line, then retry
+                    log.warning(
+                        "writing %d outbox status change(s) failed (%s: %s); retrying",
+                        len(batch),
+                        type(exc).__name__,
+                        exc,
                     )
                     for row_id, row in batch.items():
                         self._unsaved.setdefault(row_id, row)

@@ -245,12 +245,15 @@ class FundingAlerts:
         states, messages = dict(self._unsaved_states), list(self._unsaved_messages)
         try:
             rows = await self.dbt.run(_commit, states, messages, now)
-        except Exception:
+        except Exception as exc:  # the database is failing: one line, kept for next poll
             self.stats.commit_failures += 1
-            log.exception(
-                "committing %d funding alert states and %d messages failed; retrying next poll",
+            log.warning(
+                "committing %d funding alert states and %d messages failed (%s: %s);"
+                " retrying next poll",
                 len(states),
                 len(messages),
+                type(exc).__name__,
+                exc,
             )
             return []
         self._unsaved_states.clear()
