@@ -30,13 +30,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from bench.rules_eval import MARKET_CHOICES, ROUND_THRESHOLDS, WINDOW_WEIGHTS
-from bot.alerting import AlertEngine
-from bot.amounts import RULE_WINDOWS
-from bot.events import HOUR_MS, MINUTE_MS, VENUES
-from bot.rules import RuleSpec
-from bot.totals_index import TotalsIndex
+from bot.alerts.liquidations import AlertEngine
+from bot.domain import HOUR_MS, MINUTE_MS, VENUES, BucketDelta, BucketKey, BucketRow, RuleSpec
+from bot.totals.index import TotalsIndex
+from bot.units import RULE_WINDOWS
 from storage import chats
-from storage.buckets import BucketDelta, BucketKey, BucketRow
 from storage.db import DbThread
 
 M = 1_000_000.0

@@ -28,12 +28,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.aggregate import bucket_deltas
-from bot.alerting import AlertEngine
-from bot.chat_service import ChatService
-from bot.delivery import Sender
-from bot.events import HOUR_MS, MINUTE_MS, Liquidation
-from bot.totals_index import TotalsIndex
+from bot.alerts.liquidations import AlertEngine
+from bot.chats import ChatService
+from bot.domain import HOUR_MS, MINUTE_MS, Liquidation
+from bot.ingest.aggregate import bucket_deltas
+from bot.notify.telegram import Sender
+from bot.totals.index import TotalsIndex
 from storage import chats, outbox
 from storage.db import DbThread
 

@@ -30,12 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.events import HOUR_MS, MINUTE_MS
+from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
 from bot.market import binance, bybit, okx
 from bot.market.intervals import IntervalTracker
-from bot.market.records import MarketSnapshot
 from bot.market.state import MarketState
-from bot.sources.symbols import CoinCache
+from bot.venues.symbols import CoinCache
 from storage.db import open_db
 from storage.market import resolution_at, write_market
 

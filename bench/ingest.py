@@ -34,13 +34,13 @@ from typing import Any
 import orjson
 
 from bench.generate import GENERATOR_VERSION, generate
-from bot.aggregate import bucket_deltas
 from bot.config import Settings
-from bot.events import VENUES
-from bot.ingest import Ingestor
-from bot.replay import ReplayStats, replay
-from bot.sources import make_source
-from bot.sources.base import VenueSource
+from bot.domain import VENUES
+from bot.ingest.aggregate import bucket_deltas
+from bot.ingest.ingestor import Ingestor
+from bot.ingest.replay import ReplayStats, replay
+from bot.venues import make_source
+from bot.venues.base import VenueSource
 from storage.buckets import write_batch
 from storage.db import DbThread, open_db
 

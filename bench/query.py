@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.events import HOUR_MS, MINUTE_MS, VENUES, WINDOWS
-from bot.totals import TotalsIndex
-from storage.buckets import BucketDelta, BucketKey
+from bot.domain import HOUR_MS, MINUTE_MS, VENUES, WINDOWS, BucketDelta, BucketKey
+from bot.totals.query import TotalsIndex
 
 F8 = npt.NDArray[np.float64]
 COINS = 500

@@ -23,8 +23,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.amounts import RULE_WINDOWS
-from bot.rules import Evaluator, RuleSpec, RuleState, TotalsKey, evaluate
+from bot.alerts.rules import Evaluator, evaluate
+from bot.domain import RuleSpec, RuleState, TotalsKey
+from bot.units import RULE_WINDOWS
 
 M = 1_000_000.0
 ROUND_THRESHOLDS = (1, 2, 5, 10, 20, 25, 50, 100, 250, 500)

@@ -4,7 +4,7 @@ delivered; duplicates only where Telegram accepted a message whose answer was lo
 The production path of ``bench.fanout``: chats subscribed with the default rules, a cascade
 over the 1 h threshold, ``AlertEngine.tick`` committing rule states and outbox rows, the
 ``Sender`` sending through the real PTB ``Bot`` with the app's request backend
-(``bot.telegram_request``) to ``FakeBotApi(limits=True)``. Then a second cascade doubles
+(``bot.notify.request``) to ``FakeBotApi(limits=True)``. Then a second cascade doubles
 the totals: every chat gets an escalation too, so each chat has two alerts, in order.
 
 The fake faults ``--rate`` of all send requests at random (seeded), each fault equally
@@ -38,12 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.fanout import T0, cascade, subscribe_all
-from bot.alerting import AlertEngine
-from bot.chat_service import ChatService
-from bot.delivery import RetryPolicy, Sender
-from bot.events import MINUTE_MS
-from bot.telegram_request import bot_api_requests
-from bot.totals_index import TotalsIndex
+from bot.alerts.liquidations import AlertEngine
+from bot.chats import ChatService
+from bot.domain import MINUTE_MS
+from bot.notify.request import bot_api_requests
+from bot.notify.telegram import RetryPolicy, Sender
+from bot.totals.index import TotalsIndex
 from storage import outbox
 from storage.db import DbThread
 

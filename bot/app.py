@@ -5,7 +5,7 @@ is the only scheduler. Without ``TELEGRAM_BOT_TOKEN`` it is built with a placeho
 and never talks to Telegram: only its JobQueue is started, and summaries go to stdout.
 
 With a token, collecting does not wait for Telegram: the JobQueue (flush, polls, alert
-ticks into the outbox) and the feeds start first, then ``bot.telegram_startup`` retries
+ticks into the outbox) and the feeds start first, then ``bot.notify.startup`` retries
 Telegram until it answers, and only then do the sender and polling start.
 """
 
@@ -21,16 +21,16 @@ from typing import Any
 import aiohttp
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot.backoff import BackoffPolicy
+from bot.alerts.console import ConsoleAlerts
 from bot.config import Settings
-from bot.console import summary_line
-from bot.console_alerts import ConsoleAlerts
-from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
 from bot.core import Core, now_ms
-from bot.events import WINDOWS
-from bot.market_lookup import window_context
-from bot.telegram_request import bot_api_requests
-from bot.telegram_startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
+from bot.domain import WINDOWS
+from bot.ingest.backoff import BackoffPolicy
+from bot.market.lookup import window_context
+from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
+from bot.notify.request import bot_api_requests
+from bot.notify.startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
+from bot.text.console import summary_line
 
 log = logging.getLogger(__name__)
 

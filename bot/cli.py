@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_dotenv_file
-from bot.events import WINDOWS
+from bot.domain import WINDOWS
 
 log = logging.getLogger("liqwatch")
 
@@ -134,9 +134,9 @@ def _database_problem(path: Path) -> str | None:
 
 
 def _replay(settings: Settings, path: Path, speed: float) -> int:
-    from bot.ingest import Ingestor
-    from bot.replay import replay
-    from bot.sources import make_source
+    from bot.ingest.ingestor import Ingestor
+    from bot.ingest.replay import replay
+    from bot.venues import make_source
     from storage.db import open_db
 
     if not path.is_file():
@@ -161,9 +161,9 @@ def _replay(settings: Settings, path: Path, speed: float) -> int:
 def _totals(
     settings: Settings, window: str, coin: str | None, at: int | None, as_json: bool
 ) -> int:
-    from bot.amounts import ArgError, normalize_coin
-    from bot.console import totals_text
-    from bot.totals import totals_from_db
+    from bot.text.console import totals_text
+    from bot.totals.query import totals_from_db
+    from bot.units import ArgError, normalize_coin
     from storage.db import open_db
 
     if coin is not None:

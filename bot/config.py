@@ -21,8 +21,8 @@ from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlparse
 
-from bot.amounts import ArgError, parse_rules_spec
-from bot.events import VENUES
+from bot.domain import VENUES
+from bot.units import ArgError, parse_rules_spec
 
 DEFAULT_RULES: Final[Mapping[str, float]] = MappingProxyType({"1h": 100e6, "24h": 1e9})
 # Bounds an operator cannot mean to exceed: past them a value breaks arithmetic (a

@@ -16,21 +16,21 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.config import Settings
-from bot.coverage import VenueCoverage
-from bot.events import HOUR_MS, MINUTE_MS, WINDOWS
-from bot.feed import FeedRunner
-from bot.health import SourceHealth
-from bot.ingest import Ingestor, Listener
+from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS
+from bot.ingest.feed import FeedRunner
+from bot.ingest.health import SourceHealth
+from bot.ingest.ingestor import Ingestor, Listener
+from bot.ingest.refdata import RefDataPoller
+from bot.ingest.runs import RunKeeper
+from bot.ingest.uptime import StorageUptime
 from bot.market.poller import MarketPoller
 from bot.market.state import MarketState
-from bot.refdata import RefDataPoller
-from bot.run_recorder import RunKeeper
-from bot.sources import make_source
-from bot.sources.base import VenueSource
-from bot.totals import coverage_from_db, load_from_db
-from bot.totals_index import TotalsIndex
-from bot.totals_result import Totals, window_bounds
-from bot.uptime_recorder import StorageUptime
+from bot.totals.coverage import VenueCoverage
+from bot.totals.index import TotalsIndex
+from bot.totals.query import coverage_from_db, load_from_db
+from bot.totals.result import Totals, window_bounds
+from bot.venues import make_source
+from bot.venues.base import VenueSource
 from storage import outbox
 from storage.buckets import prune
 from storage.db import DbThread

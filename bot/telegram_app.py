@@ -16,12 +16,12 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.alerting import AlertEngine
-from bot.chat_service import ChatService
+from bot.alerts.funding import FanoutSink, FundingAlerts
+from bot.alerts.liquidations import AlertEngine
+from bot.chats import ChatService
 from bot.core import Core, now_ms
-from bot.delivery import Sender
-from bot.funding_alerts import FanoutSink, FundingAlerts
-from bot.telegram_request import describe
+from bot.notify.request import describe
+from bot.notify.telegram import Sender
 from handlers import COMMANDS, HandlerDeps, register
 
 log = logging.getLogger(__name__)

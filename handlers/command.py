@@ -20,9 +20,9 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import ChatMigrated, Forbidden, TelegramError
 from telegram.ext import CommandHandler, ContextTypes, filters
 
-from bot.amounts import ArgError
-from bot.chat_service import ChatServiceError
-from bot.format_totals import fit_html
+from bot.chats import ChatServiceError
+from bot.text.totals import fit_html
+from bot.units import ArgError
 from handlers.catalog import Command
 from handlers.deps import HandlerDeps
 

@@ -9,12 +9,12 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.chat_service import ChatService
+from bot.chats import ChatService
 from bot.config import Settings
-from bot.coverage import VenueCoverage
-from bot.health import SourceHealth
+from bot.ingest.health import SourceHealth
 from bot.market.state import MarketState
-from bot.totals_index import TotalsIndex
+from bot.totals.coverage import VenueCoverage
+from bot.totals.index import TotalsIndex
 
 CoverageMap = Mapping[str, VenueCoverage]
 CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]

@@ -9,20 +9,20 @@ from typing import Any, Final
 
 from telegram.ext import BaseHandler
 
-from bot import funding_alerts
-from bot.amounts import ArgError, normalize_coin
-from bot.events import HOUR_MS
-from bot.format_market import (
+from bot.alerts import funding as funding_alerts
+from bot.alerts.funding import MAX_THRESHOLD, MIN_THRESHOLD, TOP_COINS
+from bot.domain import HOUR_MS, CoinMarket
+from bot.market.records import oi_change
+from bot.market.state import MarketState
+from bot.text.market import (
     format_funding_coin,
     format_funding_market,
     format_oi_coin,
     format_oi_market,
     threshold_text,
 )
-from bot.format_totals import ago, clock
-from bot.funding_alerts import MAX_THRESHOLD, MIN_THRESHOLD, TOP_COINS
-from bot.market.records import CoinMarket, oi_change
-from bot.market.state import MarketState
+from bot.text.totals import ago, clock
+from bot.units import ArgError, normalize_coin
 from handlers.catalog import FUNDING, FUNDINGALERT, OI
 from handlers.command import Request, UsageError, command_handler
 from handlers.deps import HandlerDeps

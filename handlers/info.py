@@ -6,9 +6,9 @@ from typing import Any
 
 from telegram.ext import BaseHandler
 
-from bot.events import HOUR_MS, WINDOWS
-from bot.format_totals import format_help, format_settings, format_status
-from bot.funding_alerts import get_threshold
+from bot.alerts.funding import get_threshold
+from bot.domain import HOUR_MS, WINDOWS
+from bot.text.totals import format_help, format_settings, format_status
 from handlers.catalog import CATALOG, HELP, SETTINGS, STATUS
 from handlers.command import Request, command_handler
 from handlers.deps import HandlerDeps

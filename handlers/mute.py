@@ -7,8 +7,8 @@ from typing import Any
 
 from telegram.ext import BaseHandler
 
-from bot.amounts import format_duration, parse_duration
-from bot.format_totals import clock
+from bot.text.totals import clock
+from bot.units import format_duration, parse_duration
 from handlers.catalog import MUTE, UNMUTE
 from handlers.command import Request, UsageError, command_handler
 from handlers.deps import HandlerDeps

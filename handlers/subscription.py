@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import BaseHandler
 
-from bot.format_totals import format_rules
+from bot.text.totals import format_rules
 from handlers.catalog import START, STOP
 from handlers.command import Request, command_handler
 from handlers.deps import HandlerDeps

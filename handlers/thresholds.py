@@ -9,9 +9,9 @@ from typing import Any, Final
 
 from telegram.ext import BaseHandler
 
-from bot.amounts import ArgError, format_usd, normalize_coin, parse_amount, parse_window
-from bot.chat_service import ChatSettings, NotSubscribed
-from bot.format_totals import clock, format_rules
+from bot.chats import ChatSettings, NotSubscribed
+from bot.text.totals import clock, format_rules
+from bot.units import ArgError, format_usd, normalize_coin, parse_amount, parse_window
 from handlers.catalog import THRESHOLD, UNWATCH, WATCH
 from handlers.command import Request, UsageError, command_handler
 from handlers.deps import HandlerDeps

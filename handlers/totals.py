@@ -9,10 +9,10 @@ from typing import Any, Final
 
 from telegram.ext import BaseHandler
 
-from bot.amounts import ArgError, normalize_coin, parse_window
-from bot.events import WINDOWS
-from bot.format_totals import format_liq, format_top
-from bot.market_lookup import window_context
+from bot.domain import WINDOWS
+from bot.market.lookup import window_context
+from bot.text.totals import format_liq, format_top
+from bot.units import ArgError, normalize_coin, parse_window
 from handlers.catalog import LIQ, TOP
 from handlers.command import Request, UsageError, command_handler
 from handlers.deps import HandlerDeps

@@ -8,31 +8,12 @@ bucket can be fed by any number of batches in any order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from bot.events import Liquidation
+from bot.domain import BucketDelta, BucketKey, BucketRow, Liquidation
 from storage.bulk import BulkInsert
 from storage.events import delete_events_before, insert_events
-
-BucketKey = tuple[int, str, str, str]
-"""(minute_ms, venue, coin, side) with ``minute_ms = ts_ms // 60000 * 60000``."""
-
-BucketRow = tuple[int, str, str, str, float, int, float, int, str]
-"""(minute_ms, venue, coin, side, usd, count, max_usd, max_ts, max_symbol)."""
-
-
-@dataclass(slots=True)
-class BucketDelta:
-    """What one batch adds to one bucket; ``max_*`` describe its largest liquidation."""
-
-    usd: float
-    count: int
-    max_usd: float
-    max_ts: int
-    max_symbol: str
-
 
 # Additive upsert. In an UPDATE every right-hand side sees the row as it was before the
 # statement, so the three max columns are decided against the same old ``max_usd``; on a

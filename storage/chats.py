@@ -18,8 +18,7 @@ from typing import Any, Final, Literal
 
 from sqlite_utils import Database
 
-from bot.events import WINDOWS
-from bot.rules import RuleSpec, RuleState
+from bot.domain import WINDOWS, RuleSpec, RuleState
 
 # Evaluator entry id: (chat_id, coin or "", window).
 RuleKey = tuple[int, str, str]

@@ -15,7 +15,7 @@ from operator import attrgetter
 
 from sqlite_utils import Database
 
-from bot.events import Liquidation
+from bot.domain import Liquidation
 from storage.bulk import BulkInsert
 
 _FIELDS = ("venue", "symbol", "coin", "side", "price", "qty", "usd", "ts_ms")

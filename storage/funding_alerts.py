@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.rules import RuleState
+from bot.domain import RuleState
 
 # (chat_id, coin): one funding alert state.
 StateKey = tuple[int, str]

@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.events import HOUR_MS, MINUTE_MS
-from bot.market.records import CoinMarket, MarketSnapshot, coin_market
+from bot.domain import HOUR_MS, MINUTE_MS, CoinMarket, MarketSnapshot, coin_market
 
 DAY_MS = 24 * HOUR_MS
 KEEP_MS = 30 * DAY_MS

@@ -1,4 +1,4 @@
-"""Argument parsing and compact formatting (bot/amounts.py)."""
+"""Argument parsing and compact formatting (bot/units.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.amounts import (
+from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS
+from bot.units import (
     MAX_AMOUNT,
     MAX_MUTE_MS,
     RULE_WINDOWS,
@@ -23,7 +24,6 @@ from bot.amounts import (
     parse_rules_spec,
     parse_window,
 )
-from bot.events import HOUR_MS, MINUTE_MS, WINDOWS
 
 
 @pytest.mark.parametrize(

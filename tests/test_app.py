@@ -18,7 +18,7 @@ import pytest
 from bot.app import run_forever
 from bot.config import Settings
 from bot.core import Core
-from bot.events import WINDOWS
+from bot.domain import WINDOWS
 from tests.fakes.venues import (
     FakeBinance,
     FakeBybit,

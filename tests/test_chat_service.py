@@ -1,8 +1,8 @@
 import pytest
 
-from bot.chat_service import ChatService, NotSubscribed, NullSink, TooManyWatches
+from bot.chats import ChatService, NotSubscribed, NullSink, TooManyWatches
 from bot.config import Settings
-from bot.rules import RuleSpec
+from bot.domain import RuleSpec
 from storage import chats as store
 from storage.db import DbThread
 from tests.fakes.rule_sink import RecordingSink

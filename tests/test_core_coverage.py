@@ -14,8 +14,8 @@ import pytest
 
 from bot.config import Settings
 from bot.core import Core
-from bot.events import WINDOWS
-from bot.totals_result import window_bounds
+from bot.domain import WINDOWS
+from bot.totals.result import window_bounds
 from storage.db import open_db
 from storage.runs import extend_run, open_run
 from storage.uptime import extend_intervals, open_interval

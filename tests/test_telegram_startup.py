@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import EXIT_TOKEN_REFUSED, run_forever
-from bot.backoff import BackoffPolicy
-from bot.chat_service import ChatService
+from bot.chats import ChatService
 from bot.cli import quiet_noisy_loggers
 from bot.config import Settings
 from bot.core import Core
+from bot.ingest.backoff import BackoffPolicy
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.venues import FakeBinance, FakeBybit, FakeOkx, force_order
 from tests.test_app import settings_for, stored_events, venues, wait_for

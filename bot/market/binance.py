@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from bot.market.records import MarketSnapshot
+from bot.domain import MarketSnapshot
 from bot.market.wire import (
     Parsed,
     collect_snapshots,
@@ -24,7 +24,7 @@ from bot.market.wire import (
     json_object,
     signed_rate,
 )
-from bot.sources.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
+from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "binance"
 PREMIUM_INDEX_PATH: Final = "/fapi/v1/premiumIndex"

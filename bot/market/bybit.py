@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from bot.market.records import MarketSnapshot
+from bot.domain import MarketSnapshot
 from bot.market.wire import Parsed, collect_snapshots, interval_hours, json_object, signed_rate
-from bot.sources.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
+from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "bybit"
 TICKERS_PATH: Final = "/v5/market/tickers?category=linear"

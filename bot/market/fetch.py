@@ -7,7 +7,7 @@ from typing import Any, Final
 import aiohttp
 
 from bot.config import Settings
-from bot.feed import NETWORK_ERRORS
+from bot.ingest.feed import NETWORK_ERRORS
 from bot.market.wire import Parsed
 
 # Binance answers 429 when over its weight limit, then 418 (an IP ban) if we go on.
@@ -45,7 +45,7 @@ class RestGetter:
     async def get(self, venue: str, path: str) -> str:
         """The body of a 200 answer; raises ``RateLimited`` on 429/418 (pause for
         ``Retry-After``, at least a minute), ``VenueFailure`` on other statuses and the
-        network errors of ``bot.feed.NETWORK_ERRORS``."""
+        network errors of ``bot.ingest.feed.NETWORK_ERRORS``."""
         url = self._settings.rest_url(venue) + path
         async with self._session.get(url, timeout=self._timeout) as resp:
             if venue == "binance":

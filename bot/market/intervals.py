@@ -22,8 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from bot.events import HOUR_MS, MINUTE_MS
-from bot.market.records import MarketSnapshot
+from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
 from bot.market.wire import MAX_INTERVAL_H
 
 MIN_INTERVAL_MS: Final = HOUR_MS  # the shortest interval of Binance, Bybit and OKX

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from bot.domain import MarketSnapshot
 from bot.market import binance
-from bot.market.records import MarketSnapshot
-from bot.sources.symbols import CoinCache
+from bot.venues.symbols import CoinCache
 
 
 class OpenInterestBook:

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.events import HOUR_MS
-from bot.market.records import MarketSnapshot
+from bot.domain import HOUR_MS, MarketSnapshot
 from bot.market.wire import Parsed, interval_hours, json_object, signed_rate
-from bot.sources.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
+from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "okx"
 FUNDING_PATH: Final = "/api/v5/public/funding-rate?instId=ANY"

@@ -28,16 +28,15 @@ from typing import Any
 import aiohttp
 
 from bot.config import Settings
-from bot.events import HOUR_MS
-from bot.feed import describe, wall_ms
+from bot.domain import HOUR_MS, MarketSnapshot
+from bot.ingest.feed import describe, wall_ms
 from bot.market import binance, bybit, okx
 from bot.market.fetch import EXPECTED, RateLimited, RestGetter, VenueFailure, require
 from bot.market.intervals import Caps, IntervalTracker
 from bot.market.oi_focus import OpenInterestBook
-from bot.market.records import MarketSnapshot
 from bot.market.state import MarketState
 from bot.market.wire import Parsed
-from bot.sources.symbols import CoinCache
+from bot.venues.symbols import CoinCache
 from storage.db import DbThread
 from storage.market import write_market
 

@@ -12,16 +12,9 @@ from collections.abc import Callable, Iterable
 
 from sqlite_utils import Database
 
-from bot.events import HOUR_MS
-from bot.feed import wall_ms
-from bot.market.records import (
-    CoinChange,
-    CoinMarket,
-    MarketSnapshot,
-    coin_market,
-    oi_change,
-    price_change,
-)
+from bot.domain import HOUR_MS, CoinMarket, MarketSnapshot, coin_market
+from bot.ingest.feed import wall_ms
+from bot.market.records import CoinChange, oi_change, price_change
 from storage.db import DbThread
 from storage.market import poll_times, read_coin_at, read_market_at, resolution_at
 

@@ -1,6 +1,6 @@
 """What every market parser returns, and the readers only funding data needs.
 
-The strict readers for prices, sizes and times live in ``bot.sources.symbols`` and are
+The strict readers for prices, sizes and times live in ``bot.venues.symbols`` and are
 reused; funding rates are the one signed quantity, so they get their own reader here.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
 
-from bot.market.records import MarketSnapshot
-from bot.sources.symbols import brief, loads
+from bot.domain import MarketSnapshot
+from bot.venues.symbols import brief, loads
 
 T = TypeVar("T")
 

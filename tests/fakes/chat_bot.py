@@ -12,11 +12,11 @@ from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.chat_service import ChatService
+from bot.chats import ChatService
 from bot.config import Settings
-from bot.health import SourceHealth
+from bot.ingest.health import SourceHealth
 from bot.market.state import MarketState
-from bot.totals_index import TotalsIndex
+from bot.totals.index import TotalsIndex
 from handlers import HandlerDeps, register
 from handlers.deps import CoverageProvider, no_coverage
 from storage.db import DbThread

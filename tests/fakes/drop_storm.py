@@ -13,11 +13,11 @@ from typing import Any
 
 import aiohttp
 
-from bot.backoff import BackoffPolicy
-from bot.feed import FeedRunner, FeedTiming
-from bot.health import SourceHealth
-from bot.sources import BinanceSource
-from bot.sources.base import Heartbeat
+from bot.ingest.backoff import BackoffPolicy
+from bot.ingest.feed import FeedRunner, FeedTiming
+from bot.ingest.health import SourceHealth
+from bot.venues import BinanceSource
+from bot.venues.base import Heartbeat
 from tests.fakes.toy_venue import Sink
 from tests.fakes.venues import FakeBinance, force_order
 

@@ -15,11 +15,18 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from bot.coverage import VenueCoverage
-from bot.events import HOUR_MS, MINUTE_MS, WINDOWS
-from bot.market.records import CoinMarket, MarketSnapshot, coin_market
-from bot.rules import ESCALATION, FIRST, Fire, RuleSpec
-from bot.totals_result import CoinTotals, ExchangeTotals, Largest, Totals
+from bot.alerts.rules import ESCALATION, FIRST, Fire
+from bot.domain import (
+    HOUR_MS,
+    MINUTE_MS,
+    WINDOWS,
+    CoinMarket,
+    MarketSnapshot,
+    RuleSpec,
+    coin_market,
+)
+from bot.totals.coverage import VenueCoverage
+from bot.totals.result import CoinTotals, ExchangeTotals, Largest, Totals
 
 NOW: Final = 1_795_000_000_000 // MINUTE_MS * MINUTE_MS
 EDGE_SHARES: Final = (0.0, 0.001, 0.005, 0.995, 0.999, 1.0)

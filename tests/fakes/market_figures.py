@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from bot.market.records import CoinMarket, MarketSnapshot, coin_market
+from bot.domain import CoinMarket, MarketSnapshot, coin_market
 from bot.market.state import MarketState
 from storage.db import DbThread
 from storage.market import write_market

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.rules import RuleSpec
+from bot.domain import RuleSpec
 
 
 class RecordingSink:
-    """Implements ``bot.chat_service.RuleSink``; ``calls`` lists every call in order."""
+    """Implements ``bot.chats.RuleSink``; ``calls`` lists every call in order."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []

@@ -32,7 +32,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.console_request import CONSOLE_TOKEN, ConsoleRequest
+from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
 from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123:ABC"

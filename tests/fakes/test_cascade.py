@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.rules import multiple_reached as rules_multiple
+from bot.alerts.rules import multiple_reached as rules_multiple
 from tests.fakes.cascade import (
     Received,
     Rule,

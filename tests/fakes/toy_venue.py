@@ -8,8 +8,8 @@ runner without depending on any real venue's parser.
 
 from __future__ import annotations
 
-from bot.events import Liquidation, ParseResult
-from bot.sources.base import ConnectionPlan, Heartbeat, RestResult
+from bot.domain import Liquidation, ParseResult
+from bot.venues.base import ConnectionPlan, Heartbeat, RestResult
 from tests.fakes.venues import FakeClient, FakeVenue
 
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.amounts import ArgError
-from bot.totals_index import TotalsIndex
+from bot.totals.index import TotalsIndex
+from bot.units import ArgError
 from handlers import COMMANDS
 from handlers.command import FAILED, UsageError
 from handlers.mute import parse_mute_args

@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.amounts import ArgError
-from bot.events import HOUR_MS, MINUTE_MS
-from bot.funding_alerts import MAX_THRESHOLD, MIN_THRESHOLD
-from bot.market.records import MarketSnapshot
+from bot.alerts.funding import MAX_THRESHOLD, MIN_THRESHOLD
+from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
 from bot.market.state import MarketState
-from bot.totals_index import TotalsIndex
+from bot.totals.index import TotalsIndex
+from bot.units import ArgError
 from handlers.command import UsageError
 from handlers.funding import parse_coin_arg, parse_fundingalert_args, parse_rate
 from storage import funding_alerts as store

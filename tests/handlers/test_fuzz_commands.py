@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from bot.amounts import format_usd
-from bot.totals_index import TotalsIndex
+from bot.totals.index import TotalsIndex
+from bot.units import format_usd
 from handlers.catalog import FUNDINGALERT, LIQ, MUTE, STOP, THRESHOLD, TOP, UNWATCH, WATCH
 from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 from tests.fakes.command_fuzz import (
@@ -147,7 +147,7 @@ async def test_fuzzed_updates_leave_no_trace_of_harm(
     for old, new in MIGRATING.items():
         assert fuzzer.migrated.get(old) == new
         # Subscription, mute and rules move with the chat; the funding alert is moved by
-        # bot.funding_alerts.FundingAlerts, a rule sink this harness does not run.
+        # bot.alerts.funding.FundingAlerts, a rule sink this harness does not run.
         assert (await stored_settings(bot, new))[:2] == before["db"][old][:2]
         assert (await stored_settings(bot, old))[:2] == (None, ())
     assert any(p.kind == "channel_post" and p.chat_id in CHANNELS for p in fuzzer.pushed)

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from bot.coverage import VenueCoverage, window_coverage
-from bot.events import MINUTE_MS
-from bot.health import SourceHealth
-from bot.totals_index import TotalsIndex
+from bot.domain import MINUTE_MS
+from bot.ingest.health import SourceHealth
+from bot.totals.coverage import VenueCoverage, window_coverage
+from bot.totals.index import TotalsIndex
 from handlers import COMMANDS
 from tests.fakes.chat_bot import Clock, chat_bot
 

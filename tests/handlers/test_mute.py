@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.events import HOUR_MS, MINUTE_MS
+from bot.domain import HOUR_MS, MINUTE_MS
 from storage import chats as store
 from tests.fakes.chat_bot import ChatBot, chat_bot
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.events import MINUTE_MS
-from bot.totals_index import TotalsIndex
+from bot.domain import MINUTE_MS
+from bot.totals.index import TotalsIndex
 from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 from tests.fakes.telegram_html import check_telegram_html
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from bot.rules import RuleSpec
+from bot.domain import RuleSpec
 from storage import chats as store
 from tests.fakes.bot_api_shapes import command_entities
 from tests.fakes.chat_bot import ChatBot, chat_bot

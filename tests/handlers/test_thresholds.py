@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.rules import RuleSpec
-from bot.totals_index import TotalsIndex
+from bot.domain import RuleSpec
+from bot.totals.index import TotalsIndex
 from storage import chats as store
 from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.amounts import format_pct, format_usd
-from bot.coverage import VenueCoverage
-from bot.events import HOUR_MS, MINUTE_MS, WINDOWS
-from bot.totals_index import TotalsIndex
+from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS
+from bot.totals.coverage import VenueCoverage
+from bot.totals.index import TotalsIndex
+from bot.units import format_pct, format_usd
 from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 
 NOW = Clock().now

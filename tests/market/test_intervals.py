@@ -3,9 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.events import HOUR_MS, MINUTE_MS
+from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
 from bot.market.intervals import IntervalTracker, at_cap
-from bot.market.records import MarketSnapshot
 
 T0 = 1_791_590_400_000  # 00:00 UTC
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from bot.domain import MarketSnapshot
 from bot.market.oi_focus import OpenInterestBook
-from bot.market.records import MarketSnapshot
-from bot.sources.symbols import CoinCache
+from bot.venues.symbols import CoinCache
 
 T = 1_791_590_400_000
 SYMBOLS = ["ETHUSDT", "BTCUSDC", "BTCUSDT", "1000PEPEUSDT", "SOLUSDT", "XRPUSDT"]

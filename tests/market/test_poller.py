@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.events import HOUR_MS
+from bot.domain import HOUR_MS
 from bot.market.poller import MarketPoller
 from bot.market.state import MarketState
 from storage.db import DbThread

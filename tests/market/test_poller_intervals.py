@@ -10,8 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.events import HOUR_MS, MINUTE_MS
-from bot.market.records import MarketSnapshot
+from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
 from storage.market import read_market_at
 from tests.fakes.market import (
     BinanceSchedule,

@@ -5,13 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.market.records import (
-    MarketSnapshot,
-    coin_market,
-    oi_change,
-    price_change,
-    symbol_multiplier,
-)
+from bot.domain import MarketSnapshot, coin_market, symbol_multiplier
+from bot.market.records import oi_change, price_change
 
 T = 1_760_000_000_000
 

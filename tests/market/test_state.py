@@ -4,8 +4,7 @@ import math
 
 import pytest
 
-from bot.events import HOUR_MS, MINUTE_MS
-from bot.market.records import MarketSnapshot, coin_market
+from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot, coin_market
 from bot.market.state import MarketState
 from storage.db import DbThread
 from storage.market import write_market

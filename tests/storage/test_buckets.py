@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.aggregate import bucket_deltas
-from bot.events import LONG, MINUTE_MS, SHORT, Liquidation
+from bot.domain import LONG, MINUTE_MS, SHORT, Liquidation
+from bot.ingest.aggregate import bucket_deltas
 from storage.buckets import prune, read_buckets, write_batch
 from storage.db import open_db
 from storage.events import count_events, read_events

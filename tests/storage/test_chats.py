@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.rules import Evaluator, RuleSpec, RuleState
+from bot.alerts.rules import Evaluator
+from bot.domain import RuleSpec, RuleState
 from storage import chats
 from storage.db import open_db
 from storage.schema import schema_version

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from bot.events import LONG, SHORT, Liquidation
+from bot.domain import LONG, SHORT, Liquidation
 from storage.db import open_db
 from storage.events import SPAN_IDS, count_events, delete_events_before, insert_events
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.rules import RuleSpec, RuleState
+from bot.domain import RuleSpec, RuleState
 from storage import chats
 from storage import funding_alerts as store
 from storage.db import open_db

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.events import HOUR_MS, MINUTE_MS
-from bot.market.records import CoinMarket, MarketSnapshot, coin_market
+from bot.domain import HOUR_MS, MINUTE_MS, CoinMarket, MarketSnapshot, coin_market
 from storage.db import open_db
 from storage.market import (
     DAY_MS,

@@ -1,0 +1,1 @@
+"""Alert rules and the engines that evaluate them: liquidations, funding, console."""

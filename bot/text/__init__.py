@@ -1,0 +1,2 @@
+"""Message text: alerts, totals, market figures, coverage, status, rich text, Telegram
+helpers and the console summary line."""
