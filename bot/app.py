@@ -22,8 +22,9 @@ import aiohttp
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.alerts.console import ConsoleAlerts
+from bot.clock import now_ms
 from bot.config import Settings
-from bot.core import Core, now_ms
+from bot.core import Core
 from bot.domain import WINDOWS
 from bot.ingest.backoff import BackoffPolicy
 from bot.market.lookup import window_context

@@ -9,7 +9,6 @@ active, so changes to other chats are stored without telling it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -17,6 +16,7 @@ from typing import Final, Protocol
 from sqlite_utils import Database
 
 from bot.alerts import rules
+from bot.clock import now_ms
 from bot.config import Settings
 from storage import chats as store
 from storage.chats import ChatRow, RuleRow, SubscribeResult, WatchResult
@@ -102,10 +102,6 @@ class ChatSettings:
         return [r for r in self.rules if r.spec.coin is not None]
 
 
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _existing(db: Database, chat_id: int) -> ChatRow:
     chat = store.get_chat(db, chat_id)
     if chat is None:
@@ -174,7 +170,7 @@ class ChatService:
         default_rules: Mapping[str, float],
         sink: RuleSink | None = None,
         *,
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Callable[[], int] = now_ms,
         max_watches: int = MAX_WATCHES,
     ) -> None:
         self.dbt = dbt
@@ -190,7 +186,7 @@ class ChatService:
         settings: Settings,
         sink: RuleSink | None = None,
         *,
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Callable[[], int] = now_ms,
     ) -> ChatService:
         """A service with ``settings.default_rules`` (parsed and checked at start-up)."""
         return cls(dbt, settings.default_rules, sink, now_ms=now_ms)

@@ -9,10 +9,10 @@ import logging
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import clock
 from bot.config import ConfigError, Settings, load_dotenv_file
 from bot.domain import WINDOWS
 
@@ -175,7 +175,7 @@ def _totals(
     if not settings.db_path.exists():
         print(f"liqwatch totals: no database at {settings.db_path} yet", file=sys.stderr)
         return 2
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     db = open_db(settings.db_path)
     try:
         result = totals_from_db(

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
+from bot.clock import now_ms
 from bot.config import Settings
 from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS
 from bot.ingest.feed import FeedRunner
@@ -47,11 +47,6 @@ BUCKET_KEEP_DAYS = 90
 DAY_MS = 24 * HOUR_MS
 OUTBOX_KEEP_MS = 7 * DAY_MS  # sent and failed messages (issue 7, item 11)
 FOCUS_TOP = 30  # coins whose Binance open interest is polled (plus watched ones)
-
-
-def now_ms() -> int:
-    """Wall-clock time in epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 @dataclass

@@ -19,7 +19,8 @@ from telegram.ext import Application, ContextTypes
 from bot.alerts.funding import FanoutSink, FundingAlerts
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
-from bot.core import Core, now_ms
+from bot.clock import now_ms
+from bot.core import Core
 from bot.notify.request import describe
 from bot.notify.telegram import Sender
 from handlers import COMMANDS, HandlerDeps, register

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import clock
 from bot.chats import ChatService
 from bot.config import Settings
 from bot.ingest.health import SourceHealth
@@ -21,10 +21,6 @@ CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
 """``coverage(window_ms, end_ms)``: each enabled venue's coverage of the window of
 ``window_ms`` ending at ``end_ms`` (the query time: like the totals, the window ends at it
 rounded up to the minute). Sync or async; the app backs it with the stored uptime."""
-
-
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def no_coverage(window_ms: int, end_ms: int) -> CoverageMap:
@@ -41,7 +37,7 @@ class HandlerDeps:
     health: Mapping[str, SourceHealth]
     settings: Settings
     coverage: CoverageProvider = no_coverage
-    now_ms: Callable[[], int] = field(default=_wall_ms)
+    now_ms: Callable[[], int] = field(default=clock.now_ms)
     # Coins the venues list in their reference data (Bybit symbols, OKX contracts): a coin
     # may be watched before its first liquidation.
     known_coins: Callable[[], AbstractSet[str]] = field(default=frozenset)

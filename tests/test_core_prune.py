@@ -11,8 +11,9 @@ import pytest
 from sqlite_utils import Database
 
 from bot.app import build_application, schedule_core_jobs
+from bot.clock import now_ms
 from bot.config import Settings
-from bot.core import BUCKET_KEEP_DAYS, DAY_MS, OUTBOX_KEEP_MS, Core, now_ms
+from bot.core import BUCKET_KEEP_DAYS, DAY_MS, OUTBOX_KEEP_MS, Core
 from storage import outbox
 from storage.db import open_db
 from storage.outbox import FAILED, PENDING, SENDING, SENT, NewMessage

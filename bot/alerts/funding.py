@@ -23,8 +23,9 @@ from typing import Final, cast
 from sqlite_utils import Database
 
 from bot.alerts import rules
-from bot.alerts.liquidations import Outlet, commit_states_and_messages, wall_ms
+from bot.alerts.liquidations import Outlet, commit_states_and_messages
 from bot.chats import NotSubscribed, RuleSink
+from bot.clock import now_ms
 from bot.domain import CoinMarket, RuleSpec, RuleState
 from bot.market.lookup import LiveMarket
 from bot.text.market import format_funding_alert
@@ -126,7 +127,7 @@ class FundingAlerts:
         sender: Outlet | None = None,
         *,
         top_n: int = TOP_COINS,
-        now_ms: Callable[[], int] = wall_ms,
+        now_ms: Callable[[], int] = now_ms,
     ) -> None:
         self.dbt = dbt
         self.market = market

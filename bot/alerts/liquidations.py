@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from sqlite_utils import Database
 
 from bot.alerts import rules
+from bot.clock import now_ms
 from bot.config import Settings
 from bot.domain import WINDOWS
 from bot.market.context import MarketContext
@@ -49,11 +50,6 @@ CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
 DAY = "24h"
 K = TypeVar("K")
 ALERT_KIND = "alert"
-
-
-def wall_ms() -> int:
-    """Wall-clock milliseconds."""
-    return int(time.time() * 1000)
 
 
 class Outlet(Protocol):
@@ -139,7 +135,7 @@ class AlertEngine:
         sender: Outlet | None = None,
         *,
         evaluator: rules.Evaluator | None = None,
-        now_ms: Callable[[], int] = wall_ms,
+        now_ms: Callable[[], int] = now_ms,
         coverage: CoverageProvider | None = None,
         settings: Settings | None = None,
         market: MarketHistory | None = None,

@@ -21,12 +21,12 @@ import functools
 import logging
 import random
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 
+from bot.clock import now_ms
 from bot.domain import Liquidation, ParseResult
 from bot.ingest.backoff import FEED_BACKOFF, Backoff, BackoffPolicy
 from bot.ingest.health import SourceHealth, Transition
@@ -42,11 +42,6 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutE
 
 _KIND = re.compile(r"[A-Za-z _-]{1,80}")
 _CLOSED_TYPES = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
-
-
-def wall_ms() -> int:
-    """Current wall-clock time in ms (event and uptime timestamps are wall time)."""
-    return time.time_ns() // 1_000_000
 
 
 def describe(exc: BaseException) -> str:
@@ -108,7 +103,7 @@ class FeedRunner:
         sink: Sink,
         health: SourceHealth,
         uptime: UptimeRecorder | None = None,
-        clock: Callable[[], int] = wall_ms,
+        clock: Callable[[], int] = now_ms,
         rng: random.Random | None = None,
         *,
         heartbeat: Heartbeat | None = None,

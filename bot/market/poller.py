@@ -27,9 +27,10 @@ from typing import Any
 
 import aiohttp
 
+from bot.clock import now_ms
 from bot.config import Settings
 from bot.domain import HOUR_MS, MarketSnapshot
-from bot.ingest.feed import describe, wall_ms
+from bot.ingest.feed import describe
 from bot.market import binance, bybit, okx
 from bot.market.fetch import EXPECTED, RateLimited, RestGetter, VenueFailure, require
 from bot.market.intervals import Caps, IntervalTracker
@@ -98,7 +99,7 @@ class MarketPoller:
         dbt: DbThread | None,
         *,
         focus_coins: Callable[[], Iterable[str]] = tuple,
-        clock: Callable[[], int] = wall_ms,
+        clock: Callable[[], int] = now_ms,
         request_timeout_s: float = 10.0,
         oi_per_cycle: int = 40,
         oi_symbols_max: int = 120,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 
 from sqlite_utils import Database
 
+from bot.clock import now_ms
 from bot.domain import HOUR_MS, CoinMarket, MarketSnapshot, coin_market
-from bot.ingest.feed import wall_ms
 from bot.market.records import CoinChange, oi_change, price_change
 from storage.db import DbThread
 from storage.market import poll_times, read_coin_at, read_market_at, resolution_at
@@ -31,7 +31,7 @@ class MarketState:
         poll_interval_s: float,
         *,
         stale_polls: float = 3.0,
-        clock: Callable[[], int] = wall_ms,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.stale_after_ms = int(poll_interval_s * 1000 * stale_polls)
         self._dbt = dbt

@@ -30,6 +30,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.clock import now_ms
 from bot.ingest.backoff import Backoff
 from bot.notify.policy import RetryPolicy, SenderStats, retry_after_seconds
 from bot.notify.request import describe
@@ -44,11 +45,6 @@ log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _DONE_MEMORY = 100_000
-
-
-def wall_ms() -> int:
-    """Wall-clock milliseconds (what the outbox stores)."""
-    return int(time.time() * 1000)
 
 
 class ChatLifecycle(Protocol):
@@ -80,7 +76,7 @@ class Sender:
         pacing: Pacing | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
-        now_ms: Callable[[], int] = wall_ms,
+        now_ms: Callable[[], int] = now_ms,
         rng: random.Random | None = None,
     ) -> None:
         self._bot = bot

@@ -11,13 +11,13 @@ rows and scattered into its grid row.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from bot import clock
 from bot.domain import HOUR_MS, MINUTE_MS, BucketDelta, BucketKey, BucketRow
 from bot.totals.coverage import VenueCoverage
 from bot.totals.result import Best, Totals, assemble_totals, window_bounds
@@ -138,7 +138,7 @@ class TotalsIndex:
         """
         at = end_ms if end_ms is not None else now_ms
         if at is None:
-            at = int(time.time() * 1000)
+            at = clock.now_ms()
         start, end = window_bounds(window_ms, at)
         listed = None if venues is None else list(dict.fromkeys(v.lower() for v in venues))
         sel = self._series.selection(coin, listed)
