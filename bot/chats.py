@@ -19,10 +19,15 @@ from bot.alerts import rules
 from bot.clock import now_ms
 from bot.config import Settings
 from storage import chats as store
+from storage import funding_alerts as funding_store
 from storage.chats import ChatRow, RuleRow, SubscribeResult, WatchResult
 from storage.db import DbThread
 
 MAX_WATCHES: Final = 30
+# Accepted funding alert thresholds (8 h equivalent): below 0.001 % everything fires; the
+# venues' caps reach a few % per interval, so over 5 %/8h is a typo (0.1 meant as 0.1 %).
+MIN_FUNDING_THRESHOLD: Final = 0.00001
+MAX_FUNDING_THRESHOLD: Final = 0.05
 
 
 class RuleSink(Protocol):
@@ -115,6 +120,32 @@ def _set_threshold(
     chat = _existing(db, chat_id)
     _, previous = store.set_rule(db, chat_id, spec)
     return chat, previous
+
+
+def _set_funding(db: Database, chat_id: int, threshold: float, now_ms: int) -> float | None:
+    _existing(db, chat_id)
+    return funding_store.set_threshold(db, chat_id, threshold, now_ms)
+
+
+async def set_funding_threshold(
+    dbt: DbThread, chat_id: int, threshold: float, now_ms: int
+) -> float | None:
+    """/fundingalert RATE: store the chat's threshold (8 h equivalent, a positive
+    fraction); returns the previous one. ``NotSubscribed`` for a chat that never ran
+    /start. The funding engine picks it up at its next poll."""
+    if not MIN_FUNDING_THRESHOLD <= threshold <= MAX_FUNDING_THRESHOLD:
+        raise ValueError(f"funding threshold out of range: {threshold!r}")
+    return await dbt.run(_set_funding, chat_id, threshold, now_ms)
+
+
+async def clear_funding_threshold(dbt: DbThread, chat_id: int) -> float | None:
+    """/fundingalert off: returns the threshold the chat had (None: it had none)."""
+    return await dbt.run(funding_store.delete_threshold, chat_id)
+
+
+async def get_funding_threshold(dbt: DbThread, chat_id: int) -> float | None:
+    """The chat's funding alert threshold, or None."""
+    return await dbt.run(funding_store.get_threshold, chat_id)
 
 
 def _remove_rule(db: Database, chat_id: int, window: str) -> tuple[ChatRow, bool]:
@@ -216,6 +247,22 @@ class ChatService:
     async def settings(self, chat_id: int) -> ChatSettings | None:
         """The chat and its rules, or None if it never subscribed."""
         return await self.dbt.run(_settings, chat_id)
+
+    # ----- funding alert ---------------------------------------------------------------
+
+    async def funding_threshold(self, chat_id: int) -> float | None:
+        """The chat's funding alert threshold (8 h equivalent), or None."""
+        return await get_funding_threshold(self.dbt, chat_id)
+
+    async def set_funding_threshold(
+        self, chat_id: int, threshold: float, now_ms: int
+    ) -> float | None:
+        """Set the chat's funding alert threshold; returns the previous one."""
+        return await set_funding_threshold(self.dbt, chat_id, threshold, now_ms)
+
+    async def clear_funding_threshold(self, chat_id: int) -> float | None:
+        """Turn the chat's funding alert off; returns the threshold it had."""
+        return await clear_funding_threshold(self.dbt, chat_id)
 
     # ----- rules -----------------------------------------------------------------------
 

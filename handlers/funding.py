@@ -9,8 +9,8 @@ from typing import Any, Final
 
 from telegram.ext import BaseHandler
 
-from bot.alerts import funding as funding_alerts
-from bot.alerts.funding import MAX_THRESHOLD, MIN_THRESHOLD, TOP_COINS
+from bot.alerts.funding import TOP_COINS
+from bot.chats import MAX_FUNDING_THRESHOLD, MIN_FUNDING_THRESHOLD
 from bot.domain import HOUR_MS, CoinMarket
 from bot.market.records import oi_change
 from bot.market.state import MarketState
@@ -55,9 +55,9 @@ def parse_rate(text: str) -> float:
     value = float(match["num"]) / (100 if match["pct"] else 1)
     if value == 0:
         raise ArgError(f"the rate must be more than zero, got {_show(raw)}")
-    if value < MIN_THRESHOLD:
+    if value < MIN_FUNDING_THRESHOLD:
         raise ArgError(f"rate {_show(raw)} is too small; the minimum is 0.001%")
-    if value > MAX_THRESHOLD:
+    if value > MAX_FUNDING_THRESHOLD:
         hint = "" if match["pct"] else " (a bare number is a fraction: 0.001 = 0.1%)"
         raise ArgError(f"rate {_show(raw)} is too large; the maximum is 5% per 8h{hint}")
     return value
@@ -189,9 +189,9 @@ def _scope() -> str:
 async def fundingalert(req: Request) -> str:
     """Show, set or turn off this chat's funding alert."""
     args = parse_fundingalert_args(req.args)
-    dbt = req.deps.chats.dbt
+    chats = req.deps.chats
     if args is None:
-        current = await funding_alerts.get_threshold(dbt, req.chat_id)
+        current = await chats.funding_threshold(req.chat_id)
         if current is None:
             return "No funding alert is set. Set one: /fundingalert 0.1%"
         return (
@@ -202,11 +202,11 @@ async def fundingalert(req: Request) -> str:
         )
     await req.require_admin()
     if args == "off":
-        if await funding_alerts.clear_threshold(dbt, req.chat_id) is None:
+        if await chats.clear_funding_threshold(req.chat_id) is None:
             return "There was no funding alert to turn off."
         return "✅ The funding alert is off."
     assert isinstance(args, float)
-    previous = await funding_alerts.set_threshold(dbt, req.chat_id, args, req.now_ms)
+    previous = await chats.set_funding_threshold(req.chat_id, args, req.now_ms)
     was = f" (was {threshold_text(previous)})" if previous not in (None, args) else ""
     return (
         f"✅ Alert when the OI-weighted funding of {_scope()} reaches {threshold_text(args)}"

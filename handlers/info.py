@@ -6,7 +6,6 @@ from typing import Any
 
 from telegram.ext import BaseHandler
 
-from bot.alerts.funding import get_threshold
 from bot.domain import HOUR_MS, WINDOWS
 from bot.text.totals import format_help, format_settings, format_status
 from handlers.catalog import CATALOG, HELP, SETTINGS, STATUS
@@ -21,7 +20,7 @@ async def settings(req: Request) -> str:
     req.no_args()
     chats = req.deps.chats
     current = await chats.settings(req.chat_id)
-    funding = await get_threshold(chats.dbt, req.chat_id)
+    funding = await chats.funding_threshold(req.chat_id)
     return format_settings(current, req.now_ms, chats.default_rules, chats.max_watches, funding)
 
 

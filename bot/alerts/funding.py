@@ -24,12 +24,16 @@ from sqlite_utils import Database
 
 from bot.alerts import rules
 from bot.alerts.liquidations import Outlet, commit_states_and_messages
-from bot.chats import NotSubscribed, RuleSink
+from bot.chats import (
+    RuleSink,
+    clear_funding_threshold,
+    get_funding_threshold,
+    set_funding_threshold,
+)
 from bot.clock import now_ms
 from bot.domain import CoinMarket, RuleSpec, RuleState
 from bot.market.lookup import LiveMarket
 from bot.text.market import format_funding_alert
-from storage import chats
 from storage import funding_alerts as store
 from storage.db import DbThread
 from storage.funding_alerts import FundingTarget, StateKey
@@ -41,10 +45,6 @@ log = logging.getLogger(__name__)
 FUNDING_WINDOW: Final = "funding8h"
 FUNDING_KIND: Final = "funding"
 TOP_COINS: Final = 20
-# Accepted thresholds (8 h equivalent): below 0.001 % everything fires; the venues' caps
-# reach a few % per interval, so over 5 %/8h is a typo (0.1 meant as 0.1 %).
-MIN_THRESHOLD: Final = 0.00001
-MAX_THRESHOLD: Final = 0.05
 
 # Entries (re)built between two yields to the event loop.
 SYNC_BATCH: Final = 2000
@@ -80,31 +80,22 @@ def _commit(
     return commit_states_and_messages(db, store.save_states, states, messages, now, "funding")
 
 
-def _set(db: Database, chat_id: int, threshold: float, now_ms: int) -> float | None:
-    if chats.get_chat(db, chat_id) is None:
-        raise NotSubscribed()
-    return store.set_threshold(db, chat_id, threshold, now_ms)
-
-
+# The setting is the chat service's (``bot.chats``); these keep the engine module's calls.
 async def set_threshold(
     dbt: DbThread, chat_id: int, threshold: float, now_ms: int
 ) -> float | None:
-    """/fundingalert RATE: store the chat's threshold (8 h equivalent, a positive
-    fraction); returns the previous one. ``NotSubscribed`` for a chat that never ran
-    /start. The engine picks it up at its next poll."""
-    if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
-        raise ValueError(f"funding threshold out of range: {threshold!r}")
-    return await dbt.run(_set, chat_id, threshold, now_ms)
+    """/fundingalert RATE: see :func:`bot.chats.set_funding_threshold`."""
+    return await set_funding_threshold(dbt, chat_id, threshold, now_ms)
 
 
 async def clear_threshold(dbt: DbThread, chat_id: int) -> float | None:
-    """/fundingalert off: returns the threshold the chat had (None: it had none)."""
-    return await dbt.run(store.delete_threshold, chat_id)
+    """/fundingalert off: see :func:`bot.chats.clear_funding_threshold`."""
+    return await clear_funding_threshold(dbt, chat_id)
 
 
 async def get_threshold(dbt: DbThread, chat_id: int) -> float | None:
     """The chat's threshold, or None."""
-    return await dbt.run(store.get_threshold, chat_id)
+    return await get_funding_threshold(dbt, chat_id)
 
 
 def top_by_oi(coins: Iterable[CoinMarket], n: int) -> list[str]:

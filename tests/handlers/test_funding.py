@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alerts.funding import MAX_THRESHOLD, MIN_THRESHOLD
+from bot.chats import MAX_FUNDING_THRESHOLD as MAX_THRESHOLD
+from bot.chats import MIN_FUNDING_THRESHOLD as MIN_THRESHOLD
 from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
 from bot.market.state import MarketState
 from bot.totals.index import TotalsIndex
