@@ -20,7 +20,7 @@ import numpy.typing as npt
 from bot import clock
 from bot.domain import HOUR_MS, MINUTE_MS, BucketDelta, BucketKey, BucketRow
 from bot.totals.coverage import VenueCoverage
-from bot.totals.result import Best, Totals, assemble_totals, window_bounds
+from bot.totals.result import Best, MinuteSeries, Totals, assemble_totals, window_bounds
 from bot.totals.series import Mask, SeriesTable
 from bot.totals.store import F8, I8, HourGrid, HourRows
 
@@ -161,6 +161,32 @@ class TotalsIndex:
         return assemble_totals(
             self._series, window_ms, (start, end), coin, listed, usd, cnt, best, coverage
         )
+
+    def minute_series(
+        self,
+        window_ms: int,
+        end_ms: int,
+        coin: str | None = None,
+        venues: Sequence[str] | None = None,
+    ) -> MinuteSeries:
+        """USD per minute and side over the same window and selection as :meth:`query`."""
+        start, end = window_bounds(window_ms, end_ms)
+        listed = None if venues is None else list(dict.fromkeys(v.lower() for v in venues))
+        sel = self._series.selection(coin, listed)
+        side_of = self._series.side_of
+        minutes = (end - start) // MINUTE_MS
+        out = np.zeros((2, minutes), np.float64)
+        for hour in range(start // HOUR_MS, -(-end // HOUR_MS)):
+            rows = self._hours.get(hour)
+            if rows is None:
+                continue
+            sid, usd = rows.sid[: rows.n], rows.usd[: rows.n]
+            at = (hour * HOUR_MS - start) // MINUTE_MS + rows.minute[: rows.n].astype(np.int64)
+            keep = (at >= 0) & (at < minutes)
+            if sel is not None:
+                keep &= sel[sid]
+            np.add.at(out, (side_of[sid[keep]], at[keep]), usd[keep])
+        return MinuteSeries(start, tuple(out[0].tolist()), tuple(out[1].tolist()))
 
     def _sum_hours(
         self, hour_lo: int, hour_hi: int, sel: Mask | None, usd: F8, cnt: F8, best: list[Best]

@@ -169,6 +169,25 @@ class Totals:
         }
 
 
+@dataclass(slots=True, frozen=True)
+class MinuteSeries:
+    """USD liquidated per minute of a window, by side: ``long_usd[i]`` and ``short_usd[i]``
+    cover ``[start_ms + i min, start_ms + (i + 1) min)`` (the data of charts)."""
+
+    start_ms: int
+    long_usd: tuple[float, ...]
+    short_usd: tuple[float, ...]
+
+    @property
+    def minutes(self) -> int:
+        """Number of minutes in the series (the window's length)."""
+        return len(self.long_usd)
+
+    def total_usd(self) -> list[float]:
+        """Both sides per minute."""
+        return [a + b for a, b in zip(self.long_usd, self.short_usd, strict=True)]
+
+
 # tuple.__new__ bound to the class runs in C; a 24 h answer builds hundreds of these.
 _new_coin_totals = partial(tuple.__new__, CoinTotals)
 
