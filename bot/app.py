@@ -22,16 +22,18 @@ import aiohttp
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.alerts.console import ConsoleAlerts
+from bot.alerts.rules import RuleSpec
 from bot.clock import now_ms
 from bot.config import Settings
 from bot.core import Core
 from bot.domain import WINDOWS
 from bot.ingest.backoff import BackoffPolicy
-from bot.market.lookup import window_context
+from bot.market.context import MarketContext
 from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
 from bot.notify.request import bot_api_requests
 from bot.notify.startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
 from bot.text.console import summary_line
+from bot.totals.result import Totals
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,8 @@ async def _flush_job(context: Context) -> None:
 async def _summary_job(context: Context) -> None:
     core: Core = context.job.data  # type: ignore[union-attr,assignment]
     live = {name: h.live for name, h in core.health.items()}
-    line = summary_line(core.totals(WINDOWS["1h"]), core.totals(WINDOWS["24h"]), live)
+    service = core.totals_service
+    line = summary_line(service.totals(WINDOWS["1h"]), service.totals(WINDOWS["24h"]), live)
     print(line, flush=True)
 
 
@@ -154,12 +157,20 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
 def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
     """Console mode: the default rules, evaluated after each flush and every second, with
     alerts printed to standard output."""
+    service = core.totals_service
+
+    async def context(spec: RuleSpec, totals: Totals, now: int) -> MarketContext | None:
+        # The market context of the Telegram alerts, so both state the same facts.
+        report = await service.complete(
+            totals, spec.coin, now, with_coverage=False, with_market=True
+        )
+        return report.market
+
     alerts = ConsoleAlerts(
         core.settings.default_rules,
-        lambda window_ms: core.totals(window_ms),
+        service.totals,
         lambda text: print(text, "", sep="\n", flush=True),
-        # The market context of the Telegram alerts, so both state the same facts.
-        lambda spec, totals, now: window_context(core.market, totals, now, spec.coin),
+        context,
     )
     alerts.prime(now_ms())
     core.ingestor.listeners.append(lambda _deltas: alerts.tick(now_ms()))

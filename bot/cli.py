@@ -162,7 +162,7 @@ def _totals(
     settings: Settings, window: str, coin: str | None, at: int | None, as_json: bool
 ) -> int:
     from bot.text.console import totals_text
-    from bot.totals.query import totals_from_db
+    from bot.totals.query import one_shot_service
     from bot.units import ArgError, normalize_coin
     from storage.db import open_db
 
@@ -178,9 +178,9 @@ def _totals(
     now_ms = clock.now_ms()
     db = open_db(settings.db_path)
     try:
-        result = totals_from_db(
-            db, WINDOWS[window], at if at is not None else now_ms, coin, settings.exchanges, now_ms
-        )
+        end = at if at is not None else now_ms
+        service = one_shot_service(db, WINDOWS[window], end, coin, settings.exchanges, now_ms)
+        result = asyncio.run(service.query(WINDOWS[window], coin, end)).totals
     finally:
         db.close()
     if as_json:

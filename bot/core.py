@@ -25,10 +25,10 @@ from bot.ingest.runs import RunKeeper
 from bot.ingest.uptime import StorageUptime
 from bot.market.poller import MarketPoller
 from bot.market.state import MarketState
-from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
 from bot.totals.query import coverage_from_db, load_from_db
-from bot.totals.result import Totals, window_bounds
+from bot.totals.result import Totals
+from bot.totals.service import CoverageMap, TotalsService, live_coverage
 from bot.venues import make_source
 from bot.venues.base import VenueSource
 from storage import outbox
@@ -60,6 +60,8 @@ class Core:
     sources: dict[str, VenueSource]
     health: dict[str, SourceHealth]
     market: MarketState
+    # The one totals query (totals, coverage, market context, series) over this index.
+    totals_service: TotalsService
     poller: MarketPoller | None = None
     # Called after every market poll (funding alerts); each failure is logged, not raised.
     market_listeners: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
@@ -93,7 +95,23 @@ class Core:
         ingestor = Ingestor(dbt, index, listeners)
         market = MarketState(dbt, settings.funding_poll_s)
         await market.load()
-        return cls(settings, dbt, index, ingestor, sources, health, market, run=run)
+        venues = settings.exchanges
+
+        def stored(start: int, end: int, now: int) -> Awaitable[CoverageMap]:
+            return dbt.run(coverage_from_db, venues, start, end, now)
+
+        def known_coins() -> frozenset[str]:
+            return frozenset(c for source in sources.values() for c in source.coins())
+
+        service = TotalsService(
+            index,
+            venues,
+            coverage=live_coverage(stored, health, now_ms),
+            market=market,
+            known_coins=known_coins,
+            now_ms=now_ms,
+        )
+        return cls(settings, dbt, index, ingestor, sources, health, market, service, run=run)
 
     def start_feeds(self, session: aiohttp.ClientSession) -> None:
         """Start, per venue, the reference-data poller and the websocket runner; create the
@@ -143,33 +161,14 @@ class Core:
             log.warning("ingest commit failed (%s: %s); will retry", type(exc).__name__, exc)
             return 0
 
-    def known_coins(self) -> frozenset[str]:
-        """Coins listed in the enabled venues' reference data (symbol and contract lists)."""
-        coins: set[str] = set()
-        for source in self.sources.values():
-            coins.update(source.coins())
-        return frozenset(coins)
-
     def totals(self, window_ms: int, coin: str | None = None, end_ms: int | None = None) -> Totals:
         """Totals from the warm index over the enabled venues (no coverage attached)."""
-        return self.index.query(
-            window_ms, end_ms, coin, now_ms=now_ms(), venues=self.settings.exchanges
-        )
+        return self.totals_service.totals(window_ms, coin, end_ms)
 
-    async def coverage(
-        self, window_ms: int, end_ms: int | None = None
-    ) -> dict[str, VenueCoverage]:
+    async def coverage(self, window_ms: int, end_ms: int | None = None) -> CoverageMap:
         """Each enabled venue's coverage of the window ending at ``end_ms`` (default now):
         stored uptime and runs, plus the live feed facts (current outage, refused topics)."""
-        now = now_ms()
-        start, end = window_bounds(window_ms, now if end_ms is None else end_ms)
-        stored = await self.dbt.run(coverage_from_db, self.settings.exchanges, start, end, now)
-        return {
-            venue: cov
-            if (health := self.health.get(venue)) is None
-            else cov.with_health(health.outage_ms(now), len(health.dropped_topics))
-            for venue, cov in stored.items()
-        }
+        return await self.totals_service.coverage(window_ms, end_ms)
 
     async def prune(self) -> None:
         """Drop raw events past retention, buckets past their keep, and cold index hours."""

@@ -24,6 +24,7 @@ from bot.core import Core
 from bot.notify.request import describe
 from bot.notify.telegram import Sender
 from handlers import COMMANDS, HandlerDeps, register
+from handlers.deps import HealthView
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +111,10 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
         app,
         HandlerDeps(
             chats=chats,
-            index=core.index,
-            health=core.health,
-            settings=settings,
-            coverage=core.coverage,
-            now_ms=now_ms,
-            known_coins=core.known_coins,
+            totals=core.totals_service,
+            health=HealthView(core.health, core.market_health),
             market=core.market,
-            market_health=core.market_health,
+            now_ms=now_ms,
         ),
     )
     jq = app.job_queue

@@ -1,55 +1,41 @@
-"""What the command handlers need from the running application, passed in explicitly."""
+"""What the command handlers use from the running application: three services and a clock."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot import clock
 from bot.chats import ChatService
-from bot.config import Settings
 from bot.ingest.health import SourceHealth
 from bot.market.state import MarketState
-from bot.totals.coverage import VenueCoverage
-from bot.totals.index import TotalsIndex
+from bot.totals.service import CoverageProvider, TotalsService, no_coverage
 
-CoverageMap = Mapping[str, VenueCoverage]
-CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
-"""``coverage(window_ms, end_ms)``: each enabled venue's coverage of the window of
-``window_ms`` ending at ``end_ms`` (the query time: like the totals, the window ends at it
-rounded up to the minute). Sync or async; the app backs it with the stored uptime."""
+__all__ = ["CoverageProvider", "HandlerDeps", "HealthView", "no_coverage"]
 
 
-def no_coverage(window_ms: int, end_ms: int) -> CoverageMap:
-    """A provider for when uptime is not recorded: no venue coverage at all."""
-    return {}
+@dataclass(frozen=True, slots=True)
+class HealthView:
+    """What /status reads: each feed's live health, and the market poller's per venue
+    (``polls`` None: not polled)."""
+
+    feeds: Mapping[str, SourceHealth] = field(default_factory=dict)
+    polls: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class HandlerDeps:
-    """The services behind the commands: chats, the warm totals index, feed health."""
+    """The services behind the commands.
+
+    ``chats`` owns every chat setting; ``totals`` answers /liq, /top and /status (totals,
+    coverage, market context, known coins); ``health`` is the feeds' and polls' state;
+    ``market`` the funding, open interest and prices (None: not polled, /funding and /oi
+    say so); ``now_ms`` the clock every request reads once.
+    """
 
     chats: ChatService
-    index: TotalsIndex
-    health: Mapping[str, SourceHealth]
-    settings: Settings
-    coverage: CoverageProvider = no_coverage
-    now_ms: Callable[[], int] = field(default=clock.now_ms)
-    # Coins the venues list in their reference data (Bybit symbols, OKX contracts): a coin
-    # may be watched before its first liquidation.
-    known_coins: Callable[[], AbstractSet[str]] = field(default=frozenset)
-    # Per venue, the funding / open-interest poller's health (MarketPoller.snapshot).
-    market_health: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
-    # Funding, open interest and mark prices from the market poller (None: not polled;
-    # /funding and /oi say so and /liq has no market context).
+    totals: TotalsService
+    health: HealthView = field(default_factory=HealthView)
     market: MarketState | None = None
-
-    async def coverage_of(self, window_ms: int, end_ms: int) -> CoverageMap:
-        """Coverage of the window of ``window_ms`` ending at ``end_ms`` (any provider kind)."""
-        result = self.coverage(window_ms, end_ms)
-        if inspect.isawaitable(result):
-            return await result
-        return result
+    now_ms: Callable[[], int] = field(default=clock.now_ms)

@@ -28,11 +28,12 @@ async def status(req: Request) -> str:
     """Each venue's feed health, liquidations in the last hour and 24 h coverage."""
     req.no_args()
     deps, now = req.deps, req.now_ms
-    venues = list(dict.fromkeys([*deps.settings.exchanges, *deps.health]))
-    snapshots = {venue: health.snapshot() for venue, health in deps.health.items()}
-    last_hour = deps.index.query(HOUR_MS, now, venues=venues)
-    coverage = await deps.coverage_of(WINDOWS[STATUS_COVERAGE_WINDOW], now)
-    polls = deps.market_health() if deps.market_health is not None else None
+    feeds = deps.health.feeds
+    venues = list(dict.fromkeys([*deps.totals.venues, *feeds]))
+    snapshots = {venue: health.snapshot() for venue, health in feeds.items()}
+    last_hour = deps.totals.index.query(HOUR_MS, now, venues=venues)
+    coverage = await deps.totals.coverage(WINDOWS[STATUS_COVERAGE_WINDOW], now)
+    polls = deps.health.polls() if deps.health.polls is not None else None
     return format_status(venues, snapshots, last_hour, coverage, now, polls)
 
 

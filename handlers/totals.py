@@ -10,7 +10,6 @@ from typing import Any, Final
 from telegram.ext import BaseHandler
 
 from bot.domain import WINDOWS
-from bot.market.lookup import window_context
 from bot.text.totals import format_liq, format_top
 from bot.units import ArgError, normalize_coin, parse_window
 from handlers.catalog import LIQ, TOP
@@ -76,16 +75,9 @@ def parse_top_args(args: Sequence[str]) -> tuple[str, int]:
     return parse_window(args[0], QUERY_WINDOWS)
 
 
-def coin_known(deps: HandlerDeps, coin: str, now_ms: int) -> bool:
-    """True if a venue lists ``coin`` or the index holds a liquidation of it in 7 days."""
-    if coin in deps.known_coins():
-        return True
-    return deps.index.query(WINDOWS[KNOWN_COIN_WINDOW], now_ms, coin).count > 0
-
-
 def require_known_coin(deps: HandlerDeps, coin: str, now_ms: int) -> None:
     """``UsageError`` for a coin no venue lists and nobody liquidated lately (a typo)."""
-    if not coin_known(deps, coin, now_ms):
+    if not deps.totals.coin_known(coin, now_ms):
         raise UsageError(
             f"unknown coin {coin}: no venue lists it and no liquidations of it were seen"
             f" in the last {KNOWN_COIN_WINDOW}"
@@ -95,30 +87,21 @@ def require_known_coin(deps: HandlerDeps, coin: str, now_ms: int) -> None:
 async def liq(req: Request) -> str:
     """Totals of one window (default 24h) with the 1h/4h/24h totals beside it."""
     args = parse_liq_args(req.args)
-    deps, now = req.deps, req.now_ms
-    venues = deps.settings.exchanges
+    service, now = req.deps.totals, req.now_ms
     if args.coin is not None:
-        require_known_coin(deps, args.coin, now)
-    coverage = await deps.coverage_of(args.window_ms, now)
-    main = deps.index.query(args.window_ms, now, args.coin, venues=venues, coverage=coverage)
+        require_known_coin(req.deps, args.coin, now)
+    report = await service.query(args.window_ms, args.coin, now, with_market=True)
     beside = [
-        deps.index.query(WINDOWS[w], now, args.coin, venues=venues)
-        for w in CONTEXT_WINDOWS
-        if w != args.window
+        service.totals(WINDOWS[w], args.coin, now) for w in CONTEXT_WINDOWS if w != args.window
     ]
-    context = None
-    if deps.market is not None:
-        context = await window_context(deps.market, main, now, args.coin)
-    return format_liq(main, beside, now, args.coin, context=context)
+    return format_liq(report.totals, beside, now, args.coin, context=report.market)
 
 
 async def top(req: Request) -> str:
     """Coins ranked by USD liquidated in the window (default 24h)."""
     _, window_ms = parse_top_args(req.args)
-    deps, now = req.deps, req.now_ms
-    coverage = await deps.coverage_of(window_ms, now)
-    totals = deps.index.query(window_ms, now, venues=deps.settings.exchanges, coverage=coverage)
-    return format_top(totals, TOP_LIMIT)
+    report = await req.deps.totals.query(window_ms, end_ms=req.now_ms)
+    return format_top(report.totals, TOP_LIMIT)
 
 
 def handlers(deps: HandlerDeps) -> list[BaseHandler[Any, Any, Any]]:

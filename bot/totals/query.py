@@ -1,13 +1,14 @@
 """Rolling liquidation totals: the public face of the index, and the one-shot DB answer.
 
 The long-running bot keeps a warm ``TotalsIndex`` (``load_from_db`` at start-up, then
-``apply`` after each committed batch); the one-shot CLI calls ``totals_from_db``, which
-loads only the buckets of the asked window into a fresh index.
+``apply`` after each committed batch); the one-shot CLI asks ``one_shot_service``, which
+loads only the sums of the asked window into a fresh index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlite_utils import Database
 
@@ -23,6 +24,7 @@ from bot.totals.result import (
     window_bounds,
     window_name,
 )
+from bot.totals.service import TotalsService
 from storage.buckets import read_buckets, sum_buckets
 from storage.runs import read_runs
 from storage.uptime import read_intervals
@@ -36,6 +38,7 @@ __all__ = [
     "Totals",
     "TotalsIndex",
     "load_from_db",
+    "one_shot_service",
     "totals_from_db",
     "window_bounds",
     "window_name",
@@ -80,6 +83,28 @@ def coverage_from_db(
     return window_coverage(rows, venues, start_ms, end_ms, now_ms, slack_ms, runs)
 
 
+def one_shot_service(
+    db: Database,
+    window_ms: int,
+    end_ms: int,
+    coin: str | None,
+    venues: Sequence[str],
+    now_ms: int,
+) -> TotalsService:
+    """A ``TotalsService`` over just one window's sums read from ``db`` (the CLI's one-shot
+    path): it answers that window (and ``coin``, when given) with its stored coverage."""
+    start, end = window_bounds(window_ms, end_ms)
+    index = TotalsIndex()
+    # The window's sums per series, pre-aggregated by SQLite: one row each instead of
+    # every minute bucket (a 24 h read of ~200k buckets took ~2 s through Python tuples).
+    index.load(sum_buckets(db, start, end, None if coin is None else coin.upper()))
+
+    def coverage(window: int, at: int) -> dict[str, VenueCoverage]:
+        return coverage_from_db(db, venues, *window_bounds(window, at), now_ms)
+
+    return TotalsService(index, venues, coverage=coverage, now_ms=lambda: now_ms)
+
+
 def totals_from_db(
     db: Database,
     window_ms: int,
@@ -88,15 +113,13 @@ def totals_from_db(
     venues: Sequence[str],
     now_ms: int,
 ) -> Totals:
-    """Totals of one window straight from the database (the CLI's one-shot path).
+    """Totals of one window straight from the database, with each enabled venue's coverage.
 
-    ``end_ms`` defaults to ``now_ms``; only ``venues`` (the enabled ones) are counted and
-    each gets a coverage entry.
+    ``end_ms`` defaults to ``now_ms``; only ``venues`` (the enabled ones) are counted.
     """
-    start, end = window_bounds(window_ms, now_ms if end_ms is None else end_ms)
-    index = TotalsIndex()
-    # The window's sums per series, pre-aggregated by SQLite: one row each instead of
-    # every minute bucket (a 24 h read of ~200k buckets took ~2 s through Python tuples).
-    index.load(sum_buckets(db, start, end, None if coin is None else coin.upper()))
-    coverage = coverage_from_db(db, venues, start, end, now_ms)
-    return index.query(window_ms, end, coin, venues=venues, coverage=coverage)
+    end = now_ms if end_ms is None else end_ms
+    service = one_shot_service(db, window_ms, end, coin, venues, now_ms)
+    totals = service.totals(window_ms, coin, end)
+    return replace(
+        totals, coverage=coverage_from_db(db, venues, totals.start_ms, totals.end_ms, now_ms)
+    )

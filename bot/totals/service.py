@@ -130,6 +130,7 @@ class TotalsService:
             with_market=with_market,
             with_series=with_series,
             lenient=lenient,
+            asked_end_ms=end,
         )
 
     async def complete(
@@ -142,13 +143,16 @@ class TotalsService:
         with_market: bool = False,
         with_series: bool = False,
         lenient: bool = False,
+        asked_end_ms: int | None = None,
     ) -> TotalsReport:
         """Attach coverage, market context and series to totals already queried (the alert
-        engine reuses the ones its evaluation computed); ``now_ms`` is the query time."""
+        engine reuses the ones its evaluation computed); ``now_ms`` is the query time and
+        ``asked_end_ms`` the end the totals were asked for (default their rounded end)."""
         window_ms = totals.end_ms - totals.start_ms
+        end = totals.end_ms if asked_end_ms is None else asked_end_ms
         if with_coverage:
             try:
-                totals = replace(totals, coverage=await self.coverage(window_ms, totals.end_ms))
+                totals = replace(totals, coverage=await self.coverage(window_ms, end))
             except Exception:
                 if not lenient:
                     raise

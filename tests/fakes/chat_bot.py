@@ -17,8 +17,9 @@ from bot.config import Settings
 from bot.ingest.health import SourceHealth
 from bot.market.state import MarketState
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
 from handlers import HandlerDeps, register
-from handlers.deps import CoverageProvider, no_coverage
+from handlers.deps import CoverageProvider, HealthView, no_coverage
 from storage.db import DbThread
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.rule_sink import RecordingSink
@@ -112,14 +113,17 @@ async def chat_bot(
     index = index if index is not None else TotalsIndex()
     deps = HandlerDeps(
         chats=chats,
-        index=index,
-        health=health or {},
-        settings=settings,
-        coverage=coverage,
-        now_ms=clock,
-        known_coins=lambda: known_coins,
+        totals=TotalsService(
+            index,
+            settings.exchanges,
+            coverage=coverage,
+            market=market,
+            known_coins=lambda: known_coins,
+            now_ms=clock,
+        ),
+        health=HealthView(health or {}, market_health),
         market=market,
-        market_health=market_health,
+        now_ms=clock,
     )
     async with FakeBotApi(token=TOKEN) as fake:
         app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).build()
