@@ -31,9 +31,10 @@ from sqlite_utils import Database
 
 from bench.rules_eval import MARKET_CHOICES, ROUND_THRESHOLDS, WINDOW_WEIGHTS
 from bot.alerts.liquidations import AlertEngine
-from bot.domain import HOUR_MS, MINUTE_MS, VENUES, BucketDelta, BucketKey, BucketRow, RuleSpec
+from bot.domain import HOUR_MS, MINUTE_MS, BucketDelta, BucketKey, BucketRow, RuleSpec
 from bot.totals.index import TotalsIndex
 from bot.units import RULE_WINDOWS
+from bot.venues.registry import VENUES
 from storage import chats
 from storage.db import DbThread
 

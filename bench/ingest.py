@@ -35,12 +35,12 @@ import orjson
 
 from bench.generate import GENERATOR_VERSION, generate
 from bot.config import Settings
-from bot.domain import VENUES
 from bot.ingest.aggregate import bucket_deltas
 from bot.ingest.ingestor import Ingestor
 from bot.ingest.replay import ReplayStats, replay
 from bot.venues import make_source
 from bot.venues.base import VenueSource
+from bot.venues.registry import VENUES
 from storage.buckets import write_batch
 from storage.db import DbThread, open_db
 

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain import HOUR_MS, MINUTE_MS, VENUES, WINDOWS, BucketDelta, BucketKey
+from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS, BucketDelta, BucketKey
 from bot.totals.query import TotalsIndex
+from bot.venues.registry import VENUES
 
 F8 = npt.NDArray[np.float64]
 COINS = 500

@@ -21,8 +21,8 @@ from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlparse
 
-from bot.domain import VENUES
 from bot.units import ArgError, parse_rules_spec
+from bot.venues.registry import REGISTRY, VENUES, venue_info
 
 DEFAULT_RULES: Final[Mapping[str, float]] = MappingProxyType({"1h": 100e6, "24h": 1e9})
 # Bounds an operator cannot mean to exceed: past them a value breaks arithmetic (a
@@ -41,6 +41,11 @@ class ConfigError(ValueError):
     """A configuration value is unusable; the message names the variable."""
 
 
+def venue_var(venue: str, kind: str) -> str:
+    """``LIQWATCH_<VENUE>_<KIND>_URL``: the variable of one venue's ``WS`` or ``REST`` URL."""
+    return f"LIQWATCH_{venue.upper()}_{kind}_URL"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the application is configured with; built once and passed in.
@@ -50,12 +55,9 @@ class Settings:
 
     db_path: Path = Path("data/liqwatch.db")
     exchanges: tuple[str, ...] = VENUES
-    binance_ws_url: str = "wss://fstream.binance.com/market"
-    binance_rest_url: str = "https://fapi.binance.com"
-    bybit_ws_url: str = "wss://stream.bybit.com/v5/public/linear"
-    bybit_rest_url: str = "https://api.bybit.com"
-    okx_ws_url: str = "wss://ws.okx.com:8443/ws/v5/public"
-    okx_rest_url: str = "https://www.okx.com"
+    # Venue -> URL, only where it differs from the venue's default (``VenueInfo``).
+    ws_urls: Mapping[str, str] = field(default_factory=dict)
+    rest_urls: Mapping[str, str] = field(default_factory=dict)
     retention_days: float = 30.0
     log_level: str = "INFO"
     telegram_token: str | None = None
@@ -64,12 +66,12 @@ class Settings:
     funding_poll_s: float = 60.0
 
     def ws_url(self, venue: str) -> str:
-        """The websocket base URL configured for ``venue``."""
-        return str(getattr(self, f"{venue}_ws_url"))
+        """The websocket base URL configured for ``venue`` (``ValueError`` if unknown)."""
+        return self.ws_urls.get(venue) or venue_info(venue).ws_url
 
     def rest_url(self, venue: str) -> str:
         """The REST base URL configured for ``venue`` (no trailing slash)."""
-        return str(getattr(self, f"{venue}_rest_url")).rstrip("/")
+        return (self.rest_urls.get(venue) or venue_info(venue).rest_url).rstrip("/")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,12 +103,9 @@ class Settings:
                     f"name at least one of {', '.join(VENUES)} (remove the line for all)",
                 )
             ),
-            binance_ws_url=ws("LIQWATCH_BINANCE_WS_URL", d.binance_ws_url),
-            binance_rest_url=http("LIQWATCH_BINANCE_REST_URL", d.binance_rest_url),
-            bybit_ws_url=ws("LIQWATCH_BYBIT_WS_URL", d.bybit_ws_url),
-            bybit_rest_url=http("LIQWATCH_BYBIT_REST_URL", d.bybit_rest_url),
-            okx_ws_url=ws("LIQWATCH_OKX_WS_URL", d.okx_ws_url),
-            okx_rest_url=http("LIQWATCH_OKX_REST_URL", d.okx_rest_url),
+            # One rule for every venue of the registry, so a new venue needs no code here.
+            ws_urls={v.name: ws(venue_var(v.name, "WS"), v.ws_url) for v in REGISTRY},
+            rest_urls={v.name: http(venue_var(v.name, "REST"), v.rest_url) for v in REGISTRY},
             retention_days=_number(
                 "LIQWATCH_RETENTION_DAYS",
                 get("LIQWATCH_RETENTION_DAYS", f"{d.retention_days:g}"),

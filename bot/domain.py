@@ -16,8 +16,6 @@ LONG: Final = "long"
 SHORT: Final = "short"
 SIDES: Final = (LONG, SHORT)
 
-VENUES: Final = ("binance", "bybit", "okx")
-
 MINUTE_MS: Final = 60_000
 HOUR_MS: Final = 3_600_000
 
@@ -149,7 +147,6 @@ class RuleSpec:
 
 # Market records -----------------------------------------------------------------------
 
-_VENUE_ORDER: Final = {v: i for i, v in enumerate(VENUES)}
 # A price multiplier in front of the coin (1000PEPEUSDT, 1MBABYDOGEUSDT) or after it
 # (Bybit SHIB1000USDT): that symbol's price and quantity are per 1000 (1M) coins.
 _MULT_PREFIX: Final = re.compile(r"^(?:1M|10{3,})")
@@ -235,9 +232,12 @@ def symbol_multiplier(symbol: str, coin: str) -> float:
     return 1.0
 
 
-def venue_order(snapshot: MarketSnapshot) -> tuple[int, str, str]:
-    """Sort key: venues in ``VENUES`` order, then symbol."""
-    return (_VENUE_ORDER.get(snapshot.venue, len(_VENUE_ORDER)), snapshot.venue, snapshot.symbol)
+def venue_order(snapshot: MarketSnapshot) -> tuple[str, str]:
+    """Sort key: venue by name, then symbol.
+
+    By name because this module imports nothing: ``bot.venues.registry`` lists the venues
+    in name order, so this is also their display order (a test there checks it)."""
+    return (snapshot.venue, snapshot.symbol)
 
 
 def coin_market(coin: str, ts_ms: int, snapshots: Iterable[MarketSnapshot]) -> CoinMarket:

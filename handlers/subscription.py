@@ -6,7 +6,9 @@ from typing import Any
 
 from telegram.ext import BaseHandler
 
+from bot.text.telegram import and_list
 from bot.text.totals import format_rules
+from bot.venues.registry import display_names
 from handlers.catalog import START, STOP
 from handlers.command import Request, command_handler
 from handlers.deps import HandlerDeps
@@ -19,7 +21,7 @@ MAIN_COMMANDS = (
     "/mute 2h · /settings · /status · /stop · /help for everything"
 )
 INTRO = (
-    "👋 <b>liqwatch</b> follows crypto-futures liquidations on Binance, Bybit and OKX"
+    f"👋 <b>liqwatch</b> follows crypto-futures liquidations on {and_list(display_names())}"
     " and alerts this chat when they spike."
 )
 

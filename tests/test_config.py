@@ -37,12 +37,12 @@ def test_defaults_match_the_documented_contract() -> None:
     s = Settings.from_env({})
     assert s.db_path == Path("data/liqwatch.db")
     assert s.exchanges == ("binance", "bybit", "okx")
-    assert s.binance_ws_url == "wss://fstream.binance.com/market"
-    assert s.binance_rest_url == "https://fapi.binance.com"
-    assert s.bybit_ws_url == "wss://stream.bybit.com/v5/public/linear"
-    assert s.bybit_rest_url == "https://api.bybit.com"
-    assert s.okx_ws_url == "wss://ws.okx.com:8443/ws/v5/public"
-    assert s.okx_rest_url == "https://www.okx.com"
+    assert s.ws_url("binance") == "wss://fstream.binance.com/market"
+    assert s.rest_url("binance") == "https://fapi.binance.com"
+    assert s.ws_url("bybit") == "wss://stream.bybit.com/v5/public/linear"
+    assert s.rest_url("bybit") == "https://api.bybit.com"
+    assert s.ws_url("okx") == "wss://ws.okx.com:8443/ws/v5/public"
+    assert s.rest_url("okx") == "https://www.okx.com"
     assert s.retention_days == 30
     assert s.log_level == "INFO"
     assert s.telegram_token is None
@@ -241,3 +241,16 @@ def test_a_database_that_cannot_be_opened_is_one_line(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("liqwatch: configuration error: LIQWATCH_DB: cannot open")
     assert "file is not a database" in err
+
+
+def test_venue_url_variables_follow_the_registry() -> None:
+    # One rule for every registered venue; a new venue must be documented and tested here.
+    from bot.config import venue_var
+    from bot.venues.registry import REGISTRY
+
+    generated = {venue_var(v.name, kind) for v in REGISTRY for kind in ("WS", "REST")}
+    listed = {n for n in VARIABLES if n.startswith("LIQWATCH_") and n.endswith("_URL")}
+    assert generated == listed
+    s = Settings.from_env({"LIQWATCH_OKX_WS_URL": "ws://127.0.0.1:9/ws"})
+    assert s.ws_url("okx") == "ws://127.0.0.1:9/ws"
+    assert s.ws_url("binance") == "wss://fstream.binance.com/market"

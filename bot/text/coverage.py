@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.domain import VENUES
 from bot.text.telegram import and_list, venue_name
 from bot.totals.coverage import COMPLETE_VENUES, Span, VenueCoverage
 from bot.units import format_duration
+from bot.venues.registry import VENUES
 
 # A venue down longer than this is named above the figures (issue 7: "more than 10 minutes").
 BANNER_AFTER_MS: Final = 10 * 60_000

@@ -8,7 +8,8 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-VENUE_NAMES: Final = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
+from bot.venues.registry import display_name
+
 # A lone surrogate (a JSON "\ud800" escape decodes to one) is not UTF-8: Telegram
 # refuses the message and a UTF-8 terminal raises on print.
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -26,8 +27,8 @@ def escape(text: str, quote: bool = True) -> str:
 
 
 def venue_name(venue: str) -> str:
-    """Display name of a venue (``okx`` -> ``OKX``)."""
-    return VENUE_NAMES.get(venue.lower(), venue.capitalize())
+    """Display name of a venue (``okx`` -> ``OKX``), from the venue registry."""
+    return display_name(venue)
 
 
 def and_list(names: Sequence[str]) -> str:

@@ -18,10 +18,11 @@ from bot.domain import HOUR_MS, WINDOWS, RuleSpec
 from bot.market.context import MarketContext
 from bot.text.coverage import coverage_sentence, down_banner, status_coverage
 from bot.text.status import feed_error_words, poll_error_words
-from bot.text.telegram import escape, utf16_len, venue_name
+from bot.text.telegram import and_list, escape, utf16_len, venue_name
 from bot.totals.coverage import COMPLETE_VENUES, VenueCoverage
 from bot.totals.result import SideTotals, Totals
 from bot.units import format_duration, format_pct, format_usd
+from bot.venues.registry import display_names
 
 MAX_MESSAGE: Final = 4096
 _DAY_MS: Final = 24 * HOUR_MS
@@ -295,8 +296,8 @@ def _last_message(snap: Mapping[str, Any], now_ms: int) -> str:
 def format_help(commands: Iterable[tuple[str, str]], max_watches: int) -> str:
     """/help: what the bot does, each command (syntax, description) and the input formats."""
     lines = [
-        "<b>liqwatch</b> follows crypto-futures liquidations on Binance, Bybit and OKX"
-        " and alerts this chat when they spike.",
+        "<b>liqwatch</b> follows crypto-futures liquidations on"
+        f" {escape(and_list(display_names()))} and alerts this chat when they spike.",
         "",
     ]
     lines += [f"{escape(syntax)} — {escape(text)}" for syntax, text in commands]

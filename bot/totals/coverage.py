@@ -7,19 +7,17 @@ Every instant of the elapsed window is in exactly one of three states per venue:
 - *not collected*: liqwatch itself was not running (before the first start, between a
   stop or crash and the next start).
 Totals for a window are only as good as this: a gap means liquidations were missed, and a
-sampled feed (Binance, OKX) under-reports even while connected.
+sampled feed (``VenueInfo.complete`` False) under-reports even while connected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any
 
-# Per the venues' docs (see shared/reference/data-sources.md): Bybit ``allLiquidation`` pushes
-# all liquidations; Binance ``!forceOrder@arr`` pushes at most one order per symbol per second
-# (the largest); OKX says its feed "doesn't represent the total number of liquidations".
-COMPLETE_VENUES: Final = frozenset({"bybit"})
+# Each venue declares whether its feed is complete (``VenueInfo.complete``).
+from bot.venues.registry import COMPLETE_VENUES as COMPLETE_VENUES
 
 Span = tuple[int, int]
 Interval = tuple[int, int] | tuple[int, int, bool]

@@ -1,26 +1,26 @@
-"""Venue adapters: pure parsers and subscription plans behind the ``VenueSource`` protocol."""
+"""Venue adapters: pure parsers and subscription plans behind the ``VenueSource`` protocol.
+
+The venues themselves are listed in ``bot.venues.registry``.
+"""
 
 from __future__ import annotations
 
-from bot.config import Settings
+from typing import Protocol
+
 from bot.venues.base import Heartbeat, VenueSource
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import OkxSource
+from bot.venues.registry import venue_info
 
-__all__ = ["BinanceSource", "BybitSource", "OkxSource", "make_source"]
+__all__ = ["make_source"]
 
 
-def make_source(name: str, settings: Settings, heartbeat: Heartbeat | None = None) -> VenueSource:
-    """The adapter for venue ``name`` on its configured websocket URL.
+class _Urls(Protocol):
+    def ws_url(self, venue: str) -> str: ...
+
+
+def make_source(name: str, settings: _Urls, heartbeat: Heartbeat | None = None) -> VenueSource:
+    """The adapter for venue ``name`` on its configured websocket URL (``settings.ws_url``).
 
     ``heartbeat`` overrides the venue's keepalive rules (tests use short timings).
     Raises ``ValueError`` for an unknown venue name.
     """
-    if name == "binance":
-        return BinanceSource(settings.ws_url(name), heartbeat)
-    if name == "bybit":
-        return BybitSource(settings.ws_url(name), heartbeat)
-    if name == "okx":
-        return OkxSource(settings.ws_url(name), heartbeat)
-    raise ValueError(f"unknown venue {name!r}")
+    return venue_info(name).source(settings.ws_url(name), heartbeat)

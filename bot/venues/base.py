@@ -6,6 +6,7 @@ The websocket runner (``bot.ingest.feed``) and the replay command own all I/O; t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,3 +93,22 @@ class VenueSource(Protocol):
     def dropped_topics(self) -> frozenset[str]:
         """Subscribe topics the venue refused, so not collected (coverage is partial)."""
         ...
+
+
+@dataclass(frozen=True)
+class VenueInfo:
+    """Everything the rest of the bot may know about one venue, declared by its module.
+
+    ``name`` is the lower-case key used in events, storage, settings and the
+    ``LIQWATCH_<NAME>_WS_URL`` / ``LIQWATCH_<NAME>_REST_URL`` variables; ``display`` is how
+    texts show it. ``complete`` is True when the liquidation feed pushes every liquidation
+    (False: the venue publishes a sample). ``ws_url`` and ``rest_url`` are the defaults of
+    those variables; ``source`` builds the websocket adapter on a configured URL.
+    """
+
+    name: str
+    display: str
+    complete: bool
+    ws_url: str
+    rest_url: str
+    source: Callable[[str, Heartbeat | None], VenueSource]

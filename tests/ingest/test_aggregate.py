@@ -3,8 +3,9 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import LONG, SHORT, VENUES, Liquidation
+from bot.domain import LONG, SHORT, Liquidation
 from bot.ingest.aggregate import BucketDelta, bucket_deltas, bucket_key
+from bot.venues.registry import VENUES
 
 T0 = 1_791_590_400_000
 

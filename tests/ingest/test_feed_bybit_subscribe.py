@@ -18,8 +18,8 @@ from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
 from bot.ingest.health import SourceHealth
 from bot.ingest.refdata import RefDataPoller
-from bot.venues import BybitSource
 from bot.venues.base import Heartbeat
+from bot.venues.bybit import BybitSource
 from tests.fakes.toy_venue import Sink
 from tests.fakes.venues import FakeBybit, bybit_liquidation
 

@@ -24,8 +24,10 @@ from bot.ingest.ingestor import Ingestor
 from bot.ingest.refdata import RefDataPoller
 from bot.totals.index import TotalsIndex
 from bot.totals.query import totals_from_db
-from bot.venues import BinanceSource, BybitSource, OkxSource
 from bot.venues.base import Heartbeat, VenueSource
+from bot.venues.binance import BinanceSource
+from bot.venues.bybit import BybitSource
+from bot.venues.okx import OkxSource
 from storage.db import DbThread
 from storage.events import count_events
 from tests.fakes.feed_junk import BYBIT_SYMBOLS, OKX_CONTRACTS, T0, Expected, JunkFeed

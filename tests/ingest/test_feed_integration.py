@@ -28,8 +28,10 @@ from bot.ingest.feed import FeedRunner, FeedTiming
 from bot.ingest.health import SourceHealth
 from bot.ingest.refdata import RefDataPoller
 from bot.ingest.uptime import MemoryUptime
-from bot.venues import BinanceSource, BybitSource, OkxSource
 from bot.venues.base import Heartbeat
+from bot.venues.binance import BinanceSource
+from bot.venues.bybit import BybitSource
+from bot.venues.okx import OkxSource
 from tests.fakes.toy_venue import Sink
 from tests.fakes.venues import (
     FakeBinance,

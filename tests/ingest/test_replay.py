@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 from bench.generate import generate
 from bot.config import Settings
-from bot.domain import HOUR_MS, LONG, MINUTE_MS, SHORT, VENUES, WINDOWS
+from bot.domain import HOUR_MS, LONG, MINUTE_MS, SHORT, WINDOWS
 from bot.ingest.ingestor import Ingestor
 from bot.ingest.replay import _Replayer, replay
 from bot.totals.index import TotalsIndex
 from bot.venues import make_source
 from bot.venues.base import VenueSource
+from bot.venues.registry import VENUES
 from storage.buckets import read_buckets
 from storage.db import DbThread
 from storage.uptime import read_uptime

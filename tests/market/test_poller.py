@@ -107,9 +107,11 @@ class Rig:
     def poller(self, **kw: Any) -> MarketPoller:
         settings = replace(
             Settings(),
-            binance_rest_url=self.binance.url,
-            bybit_rest_url=self.bybit.url,
-            okx_rest_url=self.okx.url + "/",
+            rest_urls={
+                "binance": self.binance.url,
+                "bybit": self.bybit.url,
+                "okx": self.okx.url + "/",
+            },
             funding_poll_s=60.0,
         )
         self.state = MarketState(self.dbt, settings.funding_poll_s, clock=self.clock)

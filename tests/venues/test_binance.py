@@ -5,8 +5,9 @@ import pytest
 
 from bot.config import Settings
 from bot.domain import LONG, SHORT, Liquidation
-from bot.venues import BinanceSource, make_source
+from bot.venues import make_source
 from bot.venues.base import Heartbeat
+from bot.venues.binance import BinanceSource
 
 # The documented payload (data-sources.md §1.3), raw form.
 DOC_RAW = {
@@ -181,7 +182,7 @@ def test_heartbeat_watches_data_only_and_reconnects_before_24h(src: BinanceSourc
 
 
 def test_make_source_uses_settings_url() -> None:
-    s = make_source("binance", Settings(binance_ws_url="ws://127.0.0.1:8765/market"))
+    s = make_source("binance", Settings(ws_urls={"binance": "ws://127.0.0.1:8765/market"}))
     assert s.name == "binance"
     assert s.plans()[0].url == "ws://127.0.0.1:8765/market/stream?streams=!forceOrder@arr"
     with pytest.raises(ValueError, match="unknown venue"):

@@ -5,8 +5,8 @@ import pytest
 
 from bot.config import Settings
 from bot.domain import LONG, SHORT, Liquidation
-from bot.venues import BybitSource, make_source
-from bot.venues.bybit import INSTRUMENTS_PATH
+from bot.venues import make_source
+from bot.venues.bybit import INSTRUMENTS_PATH, BybitSource
 
 URL = "wss://stream.bybit.com/v5/public/linear"
 
@@ -266,7 +266,7 @@ def test_delisting_changes_only_its_connection() -> None:
 
 
 def test_make_source_uses_settings_url() -> None:
-    src = make_source("bybit", Settings(bybit_ws_url="ws://127.0.0.1:9/v5/public/linear"))
+    src = make_source("bybit", Settings(ws_urls={"bybit": "ws://127.0.0.1:9/v5/public/linear"}))
     src.on_rest(src.rest_paths()[0], instruments(["BTCUSDT"]))
     assert [p.url for p in src.plans()] == ["ws://127.0.0.1:9/v5/public/linear"]
 

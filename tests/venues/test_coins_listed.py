@@ -2,7 +2,9 @@
 
 import json
 
-from bot.venues import BinanceSource, BybitSource, OkxSource
+from bot.venues.binance import BinanceSource
+from bot.venues.bybit import BybitSource
+from bot.venues.okx import OkxSource
 
 
 def test_bybit_lists_base_coins_of_trading_symbols() -> None:

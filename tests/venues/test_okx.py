@@ -6,8 +6,8 @@ import pytest
 
 from bot.config import Settings
 from bot.domain import LONG, SHORT, Liquidation
-from bot.venues import OkxSource, make_source
-from bot.venues.okx import INSTRUMENTS_PATH
+from bot.venues import make_source
+from bot.venues.okx import INSTRUMENTS_PATH, OkxSource
 
 URL = "wss://ws.okx.com:8443/ws/v5/public"
 
@@ -288,7 +288,7 @@ def test_refresh_updates_contract_values(src: OkxSource) -> None:
 
 
 def test_make_source_and_heartbeat() -> None:
-    s = make_source("okx", Settings(okx_ws_url="ws://127.0.0.1:9/ws/v5/public"))
+    s = make_source("okx", Settings(ws_urls={"okx": "ws://127.0.0.1:9/ws/v5/public"}))
     assert s.plans()[0].url == "ws://127.0.0.1:9/ws/v5/public"
     hb = s.heartbeat
     assert (hb.text, hb.interval_s, hb.silence_limit_s) == ("ping", 20.0, 60.0)
