@@ -8,7 +8,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.ingest.feed import NETWORK_ERRORS
-from bot.market.wire import Parsed
+from bot.venues.wire import Parsed
 
 # Binance answers 429 when over its weight limit, then 418 (an IP ban) if we go on.
 _RATE_LIMITED: Final = (418, 429)

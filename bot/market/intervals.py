@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
-from bot.market.wire import MAX_INTERVAL_H
+from bot.venues.wire import MAX_INTERVAL_H
 
 MIN_INTERVAL_MS: Final = HOUR_MS  # the shortest interval of Binance, Bybit and OKX
 # A settlement is believed only once its time has come by our clock, give or take this.

@@ -31,13 +31,15 @@ from bot.clock import now_ms
 from bot.config import Settings
 from bot.domain import HOUR_MS, MarketSnapshot
 from bot.ingest.feed import describe
-from bot.market import binance, bybit, okx
 from bot.market.fetch import EXPECTED, RateLimited, RestGetter, VenueFailure, require
 from bot.market.intervals import Caps, IntervalTracker
-from bot.market.oi_focus import OpenInterestBook
 from bot.market.state import MarketState
-from bot.market.wire import Parsed
+from bot.venues.binance import market as binance
+from bot.venues.binance.oi_focus import OpenInterestBook
+from bot.venues.bybit import market as bybit
+from bot.venues.okx import market as okx
 from bot.venues.symbols import CoinCache
+from bot.venues.wire import Parsed
 from storage.db import DbThread
 from storage.market import write_market
 

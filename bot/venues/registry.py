@@ -1,7 +1,7 @@
 """The venues liqwatch knows, in display order: the one place that lists them.
 
-Adding a venue is its module under ``bot/venues/`` (declaring a ``VenueInfo``) plus one
-line here. Settings, coverage, texts and the feeds read names, display names,
+Adding a venue is its package under ``bot/venues/`` (declaring ``INFO``, a ``VenueInfo``)
+plus one line here. Settings, coverage, texts and the feeds read names, display names,
 completeness and default URLs from this list. Venues are listed by name (alphabetically):
 market records sort venues by name in ``bot.domain``, which imports nothing, and the two
 orders must agree (a test checks it).

@@ -17,7 +17,7 @@ from bot.domain import HOUR_MS, MAX_MULTIPLE, MINUTE_MS, Liquidation, RuleSpec
 from bot.ingest.aggregate import bucket_deltas
 from bot.ingest.ingestor import Ingestor
 from bot.totals.index import TotalsIndex
-from bot.venues.bybit import BybitSource
+from bot.venues.bybit.feed import BybitSource
 from storage import chats, outbox
 from storage.db import DbThread
 

@@ -17,7 +17,7 @@ from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
 from bot.ingest.health import SourceHealth
 from bot.venues.base import Heartbeat
-from bot.venues.binance import BinanceSource
+from bot.venues.binance.feed import BinanceSource
 from tests.fakes.toy_venue import Sink
 from tests.fakes.venues import FakeBinance, force_order
 

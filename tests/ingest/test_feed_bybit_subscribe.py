@@ -19,7 +19,7 @@ from bot.ingest.feed import FeedRunner, FeedTiming
 from bot.ingest.health import SourceHealth
 from bot.ingest.refdata import RefDataPoller
 from bot.venues.base import Heartbeat
-from bot.venues.bybit import BybitSource
+from bot.venues.bybit.feed import BybitSource
 from tests.fakes.toy_venue import Sink
 from tests.fakes.venues import FakeBybit, bybit_liquidation
 

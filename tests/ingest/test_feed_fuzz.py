@@ -25,9 +25,9 @@ from bot.ingest.refdata import RefDataPoller
 from bot.totals.index import TotalsIndex
 from bot.totals.query import totals_from_db
 from bot.venues.base import Heartbeat, VenueSource
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import OkxSource
+from bot.venues.binance.feed import BinanceSource
+from bot.venues.bybit.feed import BybitSource
+from bot.venues.okx.feed import OkxSource
 from storage.db import DbThread
 from storage.events import count_events
 from tests.fakes.feed_junk import BYBIT_SYMBOLS, OKX_CONTRACTS, T0, Expected, JunkFeed

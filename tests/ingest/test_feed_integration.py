@@ -29,9 +29,9 @@ from bot.ingest.health import SourceHealth
 from bot.ingest.refdata import RefDataPoller
 from bot.ingest.uptime import MemoryUptime
 from bot.venues.base import Heartbeat
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import OkxSource
+from bot.venues.binance.feed import BinanceSource
+from bot.venues.bybit.feed import BybitSource
+from bot.venues.okx.feed import OkxSource
 from tests.fakes.toy_venue import Sink
 from tests.fakes.venues import (
     FakeBinance,

@@ -13,9 +13,9 @@ import pytest
 
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.refdata import RefDataPoller
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import OkxSource
+from bot.venues.binance.feed import BinanceSource
+from bot.venues.bybit.feed import BybitSource
+from bot.venues.okx.feed import OkxSource
 from tests.fakes.venues import FakeBybit, FakeOkx, OkxInstrument
 
 FAST = BackoffPolicy(base_s=0.02, cap_s=0.05)

@@ -7,7 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.market import binance, bybit, okx
+from bot.venues.binance import market as binance
+from bot.venues.bybit import market as bybit
+from bot.venues.okx import market as okx
 from tests.fakes.market import bybit_body, bybit_ticker, okx_body, okx_funding
 
 T = 1_760_000_000_000

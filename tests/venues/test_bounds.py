@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.domain import ParseResult
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import INSTRUMENTS_PATH as OKX_PATH
-from bot.venues.okx import OkxSource
+from bot.venues.binance.feed import BinanceSource
+from bot.venues.bybit.feed import BybitSource
+from bot.venues.okx.feed import INSTRUMENTS_PATH as OKX_PATH
+from bot.venues.okx.feed import OkxSource
 from bot.venues.symbols import MAX_PRICE, MAX_USD
 
 T = 1_760_130_000_000

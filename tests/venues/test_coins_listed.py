@@ -2,9 +2,9 @@
 
 import json
 
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import OkxSource
+from bot.venues.binance.feed import BinanceSource
+from bot.venues.bybit.feed import BybitSource
+from bot.venues.okx.feed import OkxSource
 
 
 def test_bybit_lists_base_coins_of_trading_symbols() -> None:

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from bot.domain import LONG, SHORT
 from bot.venues.base import VenueSource
-from bot.venues.binance import BinanceSource
-from bot.venues.bybit import INSTRUMENTS_PATH as BYBIT_PATH
-from bot.venues.bybit import BybitSource
-from bot.venues.okx import INSTRUMENTS_PATH as OKX_PATH
-from bot.venues.okx import OkxSource
+from bot.venues.binance.feed import BinanceSource
+from bot.venues.bybit.feed import INSTRUMENTS_PATH as BYBIT_PATH
+from bot.venues.bybit.feed import BybitSource
+from bot.venues.okx.feed import INSTRUMENTS_PATH as OKX_PATH
+from bot.venues.okx.feed import OkxSource
 from bot.venues.symbols import MAX_PRICE, MAX_QTY, MAX_TS_MS, MAX_USD
 
 JSON = st.recursive(

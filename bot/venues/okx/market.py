@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bot.domain import HOUR_MS, MarketSnapshot
-from bot.market.wire import Parsed, interval_hours, json_object, signed_rate
 from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
+from bot.venues.wire import Parsed, interval_hours, json_object, signed_rate
 
 VENUE: Final = "okx"
 FUNDING_PATH: Final = "/api/v5/public/funding-rate?instId=ANY"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.market.binance import (
+from bot.venues.binance.market import (
     parse_funding_caps,
     parse_funding_info,
     parse_open_interest,

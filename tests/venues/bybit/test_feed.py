@@ -6,7 +6,7 @@ import pytest
 from bot.config import Settings
 from bot.domain import LONG, SHORT, Liquidation
 from bot.venues import make_source
-from bot.venues.bybit import INSTRUMENTS_PATH, BybitSource
+from bot.venues.bybit.feed import INSTRUMENTS_PATH, BybitSource
 
 URL = "wss://stream.bybit.com/v5/public/linear"
 

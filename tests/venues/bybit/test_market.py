@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.market.bybit import parse_instruments, parse_tickers
+from bot.venues.bybit.market import parse_instruments, parse_tickers
 from tests.fakes.market import bybit_body, bybit_instrument, bybit_ticker
 
 T = 1_672_376_496_682

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from bot.domain import MarketSnapshot
-from bot.market.wire import (
+from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
+from bot.venues.wire import (
     Parsed,
     collect_snapshots,
     interval_hours,
@@ -24,7 +25,6 @@ from bot.market.wire import (
     json_object,
     signed_rate,
 )
-from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
 
 VENUE: Final = "binance"
 PREMIUM_INDEX_PATH: Final = "/fapi/v1/premiumIndex"

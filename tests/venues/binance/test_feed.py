@@ -7,7 +7,7 @@ from bot.config import Settings
 from bot.domain import LONG, SHORT, Liquidation
 from bot.venues import make_source
 from bot.venues.base import Heartbeat
-from bot.venues.binance import BinanceSource
+from bot.venues.binance.feed import BinanceSource
 
 # The documented payload (data-sources.md §1.3), raw form.
 DOC_RAW = {

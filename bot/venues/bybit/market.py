@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from bot.domain import MarketSnapshot
-from bot.market.wire import Parsed, collect_snapshots, interval_hours, json_object, signed_rate
 from bot.venues.symbols import CoinCache, brief, epoch_ms, nonempty_str, positive
+from bot.venues.wire import Parsed, collect_snapshots, interval_hours, json_object, signed_rate
 
 VENUE: Final = "bybit"
 TICKERS_PATH: Final = "/v5/market/tickers?category=linear"

@@ -20,7 +20,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from bot.domain import LONG, SHORT, ParseResult
-from bot.venues.base import ConnectionPlan, Heartbeat, RestResult, VenueInfo
+from bot.venues.base import ConnectionPlan, Heartbeat, RestResult
 from bot.venues.symbols import (
     CoinCache,
     brief,
@@ -315,14 +315,3 @@ def _rest_reject(result: RestResult, reason: str) -> RestResult:
     result.rejects += 1
     result.sample = result.sample or reason[:300]
     return result
-
-
-# ``allLiquidation`` pushes every liquidation (shared/reference/data-sources.md).
-INFO: Final = VenueInfo(
-    name=VENUE,
-    display="Bybit",
-    complete=True,
-    ws_url="wss://stream.bybit.com/v5/public/linear",
-    rest_url="https://api.bybit.com",
-    source=BybitSource,
-)

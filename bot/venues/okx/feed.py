@@ -12,7 +12,7 @@ import json
 from typing import Any, Final
 
 from bot.domain import LONG, SHORT, Liquidation, ParseResult
-from bot.venues.base import ConnectionPlan, Heartbeat, RestResult, VenueInfo
+from bot.venues.base import ConnectionPlan, Heartbeat, RestResult
 from bot.venues.symbols import (
     MAX_PRICE,
     CoinCache,
@@ -239,14 +239,3 @@ def _rest_reject(result: RestResult, reason: str) -> RestResult:
     result.rejects += 1
     result.sample = result.sample or reason[:300]
     return result
-
-
-# OKX says its feed "doesn't represent the total number of liquidations": a sample.
-INFO: Final = VenueInfo(
-    name=VENUE,
-    display="OKX",
-    complete=False,
-    ws_url="wss://ws.okx.com:8443/ws/v5/public",
-    rest_url="https://www.okx.com",
-    source=OkxSource,
-)

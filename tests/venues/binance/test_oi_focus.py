@@ -3,7 +3,7 @@
 import pytest
 
 from bot.domain import MarketSnapshot
-from bot.market.oi_focus import OpenInterestBook
+from bot.venues.binance.oi_focus import OpenInterestBook
 from bot.venues.symbols import CoinCache
 
 T = 1_791_590_400_000

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.market.okx import (
+from bot.venues.okx.market import (
     okx_snapshots,
     parse_funding_rates,
     parse_mark_prices,

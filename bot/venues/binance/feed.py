@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from bot.domain import LONG, SHORT, ParseResult
-from bot.venues.base import ConnectionPlan, Heartbeat, RestResult, VenueInfo
+from bot.venues.base import ConnectionPlan, Heartbeat, RestResult
 from bot.venues.symbols import (
     CoinCache,
     brief,
@@ -124,14 +124,3 @@ class BinanceSource:
                 result.reject(f"bad forceOrder fields: {brief(order)}")
             else:
                 append(event)
-
-
-# ``!forceOrder@arr`` pushes at most one order per symbol per second (the largest): a sample.
-INFO: Final = VenueInfo(
-    name=VENUE,
-    display="Binance",
-    complete=False,
-    ws_url="wss://fstream.binance.com/market",
-    rest_url="https://fapi.binance.com",
-    source=BinanceSource,
-)

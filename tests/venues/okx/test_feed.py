@@ -7,7 +7,7 @@ import pytest
 from bot.config import Settings
 from bot.domain import LONG, SHORT, Liquidation
 from bot.venues import make_source
-from bot.venues.okx import INSTRUMENTS_PATH, OkxSource
+from bot.venues.okx.feed import INSTRUMENTS_PATH, OkxSource
 
 URL = "wss://ws.okx.com:8443/ws/v5/public"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from bot.domain import MarketSnapshot
-from bot.market import binance
+from bot.venues.binance import market as binance
 from bot.venues.symbols import CoinCache
 
 
