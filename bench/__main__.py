@@ -18,7 +18,7 @@ from typing import Any
 import bench
 
 # Modules of this package that are tools, not benchmarks.
-NOT_BENCHMARKS = frozenset({"__main__", "generate"})
+NOT_BENCHMARKS = frozenset({"__main__", "generate", "fakes"})
 
 
 def discover() -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.fakes.bot_api import FakeBotApi
+    from bench.fakes.bot_api import FakeBotApi
 
 TOKEN = "2000:bench-latency-token"
 BASE_USD = 99_500_000
@@ -75,10 +75,10 @@ def alert_at(telegram: FakeBotApi, chat_id: int) -> float | None:
 async def one_run(trials: int, seed: int, workdir: Path) -> dict[str, Any]:
     """Start the app, subscribe ``trials`` chats, cross one threshold per trial."""
     # Imported here: the fakes and the app are only needed when the benchmark runs.
+    from bench.fakes.bot_api import FakeBotApi
+    from bench.fakes.venues import FakeBinance, force_order
     from bot.app import run_forever
     from bot.config import Settings
-    from tests.fakes.bot_api import FakeBotApi
-    from tests.fakes.venues import FakeBinance, force_order
 
     rng = random.Random(seed)
     binance = FakeBinance()

@@ -67,10 +67,10 @@ def cascade(index: TotalsIndex) -> None:
 
 async def one_run(private: int, groups: int, workdir: Path) -> dict[str, Any]:
     """Subscribe, fire once, deliver everything; returns this run's figures."""
-    # Imported here: tests.fakes is only needed when the benchmark actually runs.
+    # Imported here: bench.fakes is only needed when the benchmark actually runs.
     from telegram import Bot
 
-    from tests.fakes.bot_api import FakeBotApi
+    from bench.fakes.bot_api import FakeBotApi
 
     recipients = [*range(1, private + 1), *(-1_001_000_000 - g for g in range(groups))]
     dbt = DbThread(workdir / f"fanout-{time.time_ns()}.db")

@@ -1,6 +1,6 @@
 """Fuzz figures: seeded random updates through the real PTB Application and handlers.
 
-The same fuzz as ``tests/handlers/test_fuzz_commands.py`` (``tests/fakes/command_fuzz.py``:
+The same fuzz as ``tests/handlers/test_fuzz_commands.py`` (``bench/fakes/command_fuzz.py``:
 random unicode, 4,000+ character texts, HTML/markdown injection, RTL and zero-width
 characters, ``/cmd@OtherBot``, edits, captions, stickers, channel posts, callback queries,
 non-administrators in groups, migrations), with more updates if asked, and the counts the
@@ -41,8 +41,8 @@ class _Errors(logging.Handler):
 
 async def _fuzz(updates: int, seed: int, workdir: Path) -> dict[str, Any]:
     # Imported here: the fakes are only needed when the benchmark runs.
-    from tests.fakes.chat_bot import chat_bot
-    from tests.fakes.command_fuzz import (
+    from bench.fakes.chat_bot import chat_bot
+    from bench.fakes.command_fuzz import (
         ADMIN,
         GUARDED,
         MIGRATING,

@@ -76,10 +76,10 @@ async def soak(
     """One soak run; returns its figures. Late answers come ``late_margin_s`` after the
     policy's read timeout, slow ones after ``slow_s`` (default 40% of it: 8 s in
     production, past PTB's 5 s default)."""
-    # Imported here: tests.fakes is only needed when the soak actually runs.
+    # Imported here: bench.fakes is only needed when the soak actually runs.
     from telegram import Bot
 
-    from tests.fakes.bot_api import FakeBotApi
+    from bench.fakes.bot_api import FakeBotApi
 
     retry = retry or RetryPolicy()
     recipients = [*range(1, private + 1), *(-1_001_000_000 - g for g in range(groups))]

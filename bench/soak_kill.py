@@ -5,8 +5,8 @@ against a fake Bot API and fake Binance/Bybit/OKX feeds on 127.0.0.1, sets up ch
 Telegram commands, streams an 8 s cascade of 160 liquidations (about $40M, crossing the
 chats' thresholds and their doublings), SIGKILLs the process at a seeded random moment,
 starts it again at once on the same SQLite file, lets the cascade finish and the outbox
-drain. The harness and its definitions of "lost" are in ``tests/fakes/kill_soak.py`` and
-``tests/fakes/cascade.py``: alerts are owed on what the database stored (a liquidation sent
+drain. The harness and its definitions of "lost" are in ``bench/fakes/kill_soak.py`` and
+``bench/fakes/cascade.py``: alerts are owed on what the database stored (a liquidation sent
 while liqwatch was dead was never collected), computed independently from the wire values.
 
 Run: ``python -m bench.soak_kill [--trials N] [--seed S]``. ``main()`` returns the figures.
@@ -26,7 +26,7 @@ from typing import Any
 
 async def _soak(trials: int, seed: int, workdir: Path) -> dict[str, Any]:
     # Imported here: the fakes are only needed when the benchmark runs.
-    from tests.fakes.kill_soak import Trial, run_trial, summarize
+    from bench.fakes.kill_soak import Trial, run_trial, summarize
 
     done: list[Trial] = []
     for k in range(trials):

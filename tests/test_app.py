@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import run_forever
-from bot.config import Settings
-from bot.core import Core
-from bot.domain import WINDOWS
-from tests.fakes.venues import (
+from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
     FakeOkx,
@@ -28,6 +24,10 @@ from tests.fakes.venues import (
     force_order,
     okx_detail,
 )
+from bot.app import run_forever
+from bot.config import Settings
+from bot.core import Core
+from bot.domain import WINDOWS
 
 
 @pytest.fixture

@@ -1,21 +1,14 @@
 import pytest
 
+from bench.fakes.clock import Clock
+from bench.fakes.rule_sink import RecordingSink
 from bot.chats import ChatService, NotSubscribed, NullSink, TooManyWatches
 from bot.config import Settings
 from bot.domain import RuleSpec
 from storage import chats as store
 from storage.db import DbThread
-from tests.fakes.rule_sink import RecordingSink
 
 T0 = 1_791_590_400_000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture
@@ -25,7 +18,7 @@ def sink() -> RecordingSink:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench.fakes.venues import FakeBinance, FakeBybit, FakeOkx, OkxInstrument
+from bot.clock import now_ms
 from bot.config import Settings
 from bot.core import Core
 from bot.domain import WINDOWS
@@ -19,7 +21,6 @@ from bot.totals.result import window_bounds
 from storage.db import open_db
 from storage.runs import extend_run, open_run
 from storage.uptime import extend_intervals, open_interval
-from tests.fakes.venues import FakeBinance, FakeBybit, FakeOkx, OkxInstrument
 
 
 @pytest.fixture
@@ -55,10 +56,6 @@ async def wait_for(predicate: Callable[[], bool], within: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 async def test_fresh_install_is_not_collected_and_a_live_outage_counts_until_now(
     tmp_path: Path, venues: tuple[FakeBinance, FakeBybit, FakeOkx]
 ) -> None:
@@ -74,7 +71,7 @@ async def test_fresh_install_is_not_collected_and_a_live_outage_counts_until_now
 
             # Fresh install: the window before the start is "not collected", never "down".
             fresh = await core.coverage(WINDOWS["1h"])
-            start, _ = window_bounds(WINDOWS["1h"], wall_ms())
+            start, _ = window_bounds(WINDOWS["1h"], now_ms())
             for cov in fresh.values():
                 assert cov.not_collected == ((start, started),)
                 assert cov.down_ms < 10_000  # only the wait for the first connection
@@ -87,7 +84,7 @@ async def test_fresh_install_is_not_collected_and_a_live_outage_counts_until_now
             dropped = core.health["okx"].down_since
             assert dropped is not None
             await asyncio.sleep(1.5)
-            asked = wall_ms()
+            asked = now_ms()
             during = await core.coverage(WINDOWS["1h"])
             okx_cov = during["okx"]
             assert okx_cov.gaps[-1][0] == dropped
@@ -115,7 +112,7 @@ async def test_time_between_a_kill_and_the_restart_is_not_collected(
     settings = settings_for(db, binance, bybit, okx)
     # What a process killed 2 minutes ago after running 10 minutes leaves behind: a run and
     # intervals still marked open, ending at their last extension.
-    killed = wall_ms() - 2 * 60_000
+    killed = now_ms() - 2 * 60_000
     dead = open_db(db)
     extend_run(dead, open_run(dead, killed - 600_000), killed)
     ids = [open_interval(dead, v, killed - 600_000) for v in ("binance", "bybit", "okx")]

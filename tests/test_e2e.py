@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import run_forever
-from bot.cli import quiet_noisy_loggers
-from bot.config import Settings
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.venues import (
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
     FakeOkx,
@@ -27,6 +24,9 @@ from tests.fakes.venues import (
     bybit_liquidation,
     force_order,
 )
+from bot.app import run_forever
+from bot.cli import quiet_noisy_loggers
+from bot.config import Settings
 
 TOKEN = "123456:TEST-token-never-logged"
 MARKET_1H, WATCHER, DEFAULTS, QUITTER = 1001, 1002, 1003, 1004

@@ -3,7 +3,7 @@
 The measured failure of issue 7: a $118M long squeeze with 99.5% longs, so the shares
 read ``>99%`` / ``<1%``; the alert went out as unescaped HTML, Telegram refused it, and
 every outbox row ended ``failed`` (0 of 2,000 chats). Here the real ``liqwatch run``
-talks to a fake Bot API that refuses what Telegram refuses (tests/fakes/telegram_html.py)
+talks to a fake Bot API that refuses what Telegram refuses (bench/fakes/telegram_html.py)
 and to fake venues speaking their wire formats; 60 chats subscribe with /start (the
 default 1h $100M rule), the cascade arrives on Binance and Bybit, and every chat must get
 its alert, with no outbox row failed.
@@ -19,12 +19,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.app import run_forever
-from bot.config import Settings
-from storage import outbox
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.telegram_html import check_telegram_html
-from tests.fakes.venues import (
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.telegram_html import check_telegram_html
+from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
     FakeOkx,
@@ -32,6 +29,9 @@ from tests.fakes.venues import (
     bybit_liquidation,
     force_order,
 )
+from bot.app import run_forever
+from bot.config import Settings
+from storage import outbox
 
 TOKEN = "123456:CASCADE-token"
 CHATS = [2000 + i for i in range(60)]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.venues import FakeBinance, FakeBybit, FakeOkx, OkxInstrument
 from bot.app import run_forever
 from bot.config import Settings
-from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.market import (
     FakeMarketRest,
     binance_open_interest,
@@ -25,7 +26,6 @@ from tests.fakes.market import (
     okx_mark,
     okx_open_interest,
 )
-from tests.fakes.venues import FakeBinance, FakeBybit, FakeOkx, OkxInstrument
 
 TOKEN = "654321:market-e2e"
 HOUR = 3_600_000

@@ -1,7 +1,7 @@
 """kill -9 during a cascade, 3 short trials (the 20-trial soak is ``bench.soak_kill``).
 
 The real ``liqwatch run`` subprocess is SIGKILLed at a seeded random moment of a 4 s
-cascade and restarted on the same SQLite file (harness: ``tests/fakes/kill_soak.py``).
+cascade and restarted on the same SQLite file (harness: ``bench/fakes/kill_soak.py``).
 Owed alerts come from what the database stored, by our own arithmetic on the wire values.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from tests.fakes.kill_soak import Trial, run_trial, summarize
+from bench.fakes.kill_soak import Trial, run_trial, summarize
 
 SEEDS = (11, 12, 13)
 

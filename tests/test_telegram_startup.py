@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.venues import FakeBinance, FakeBybit, FakeOkx, force_order
 from bot.app import EXIT_TOKEN_REFUSED, run_forever
 from bot.chats import ChatService
 from bot.cli import quiet_noisy_loggers
 from bot.config import Settings
 from bot.core import Core
 from bot.ingest.backoff import BackoffPolicy
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.venues import FakeBinance, FakeBybit, FakeOkx, force_order
 from tests.test_app import settings_for, stored_events, venues, wait_for
 
 __all__ = ["venues"]  # the fixture, shared with tests/test_app.py

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dtm
 from decimal import Decimal
 
+from bench.fakes.bot_api import check_telegram_html
+from bench.fakes.clock import Clock
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.config import Settings
@@ -15,20 +17,12 @@ from bot.ingest.aggregate import bucket_deltas
 from bot.market.state import MarketState
 from bot.totals.index import TotalsIndex
 from storage.db import DbThread
-from tests.fakes.bot_api import check_telegram_html
 from tests.fakes.market_figures import apply_poll, pct, snap, store_poll
 
 M = 1_000_000.0
 T0 = 1_795_000_000_000 // HOUR_MS * HOUR_MS
 NOW = T0 + 10 * MINUTE_MS  # the 1h window is [T0 - 50m, T0 + 10m)
 START = NOW - HOUR_MS
-
-
-class Clock:
-    ms = NOW
-
-    def __call__(self) -> int:
-        return self.ms
 
 
 def liquidate(index: TotalsIndex, coin: str, side: str, usd: float, ts: int) -> None:
@@ -49,7 +43,7 @@ def btc_eth(
 async def engine_with(
     dbt: DbThread, market: MarketState | None, index: TotalsIndex
 ) -> tuple[AlertEngine, ChatService]:
-    clock = Clock()
+    clock = Clock(NOW)
     engine = AlertEngine(dbt, index, now_ms=clock, settings=Settings(), market=market)
     service = ChatService(dbt, {"1h": 100 * M}, engine, now_ms=clock)
     await service.subscribe(1, "private")
@@ -57,7 +51,7 @@ async def engine_with(
 
 
 async def test_alert_carries_the_context_line_from_known_moves(dbt: DbThread) -> None:
-    market = MarketState(dbt, 60, clock=Clock())
+    market = MarketState(dbt, 60, clock=Clock(NOW))
     # Just before the window: marks 100,000, OI $6B, funding +0.031%/8h; now: marks
     # 95,800, OI $5.634B, funding +0.008%/8h; ETH figures unchanged.
     await store_poll(
@@ -99,7 +93,7 @@ async def test_alert_carries_the_context_line_from_known_moves(dbt: DbThread) ->
 
 
 async def test_coin_alert_says_when_figures_are_missing_or_stale(dbt: DbThread) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     market = MarketState(dbt, 60, clock=clock)
     # The last poll is 10 minutes old (stale after 3 polls of 60 s); nothing stored before.
     apply_poll(market, btc_eth(NOW - 10 * MINUTE_MS, 95_800.0, (3.0e9, 2.634e9), 0.00008))
@@ -132,7 +126,7 @@ async def test_fresh_install_compares_with_the_first_poll_inside_the_window(
     """The reported case: no poll stored at the window's start (liqwatch started 16 min
     ago), BTC fell 4% since its first poll, /oi knew the open interest: the alert shows
     the price move and the OI change since that poll, and calls nothing missing."""
-    market = MarketState(dbt, 60, clock=Clock())
+    market = MarketState(dbt, 60, clock=Clock(NOW))
     first = START + 24 * MINUTE_MS  # 06:54 in the issue's example
     await store_poll(dbt, first, btc_eth(first, 100_000.0, (3.2e9, 2.8e9), -0.00012))
     now_snaps = btc_eth(NOW - 30_000, 96_000.0, (3.0e9, 2.634e9), -0.00012)

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 from telegram import Bot
 
+from bench.fakes.bot_api import FakeBotApi, check_telegram_html
+from bench.fakes.clock import Clock
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.config import Settings
@@ -21,24 +23,15 @@ from bot.totals.index import TotalsIndex
 from storage import chats, outbox
 from storage.db import DbThread
 from storage.outbox import OutboxRow
-from tests.fakes.bot_api import FakeBotApi, check_telegram_html
 
 M = 1_000_000.0
 T0 = 1_795_000_000_000 // HOUR_MS * HOUR_MS  # an hour boundary
 DEFAULTS = {"1h": 100 * M, "24h": 1000 * M}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.ms = T0
-
-    def __call__(self) -> int:
-        return self.ms
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -88,7 +81,7 @@ async def test_fires_at_threshold_escalates_at_doublings_and_never_repeats(
 ) -> None:
     await service.subscribe(1, "private")
     liq(index, 99 * M, T0 + 5_000)
-    clock.ms = T0 + 10 * MINUTE_MS
+    clock.now = T0 + 10 * MINUTE_MS
     assert await engine.tick() == []
 
     liq(index, 1 * M, T0 + 6 * MINUTE_MS, side="short")
@@ -120,15 +113,15 @@ async def test_rearms_only_below_80_percent(
 ) -> None:
     await service.subscribe(1, "private")
     liq(index, 100 * M, T0 + 1 * MINUTE_MS)
-    clock.ms = T0 + 2 * MINUTE_MS
+    clock.now = T0 + 2 * MINUTE_MS
     assert len(await engine.tick()) == 1
     # An hour later the first 100M has left the window; 85M is inside: not re-armed yet.
     liq(index, 85 * M, T0 + 50 * MINUTE_MS)
-    clock.ms = T0 + 62 * MINUTE_MS
+    clock.now = T0 + 62 * MINUTE_MS
     assert await engine.tick() == [] and await stored_level(dbt, 1, "1h") == 1
     liq(index, 15 * M, T0 + 61 * MINUTE_MS)  # back to 100M without having re-armed
     assert await engine.tick() == []
-    clock.ms = T0 + 112 * MINUTE_MS  # only the 15M is left: below 80M, re-armed
+    clock.now = T0 + 112 * MINUTE_MS  # only the 15M is left: below 80M, re-armed
     assert await engine.tick() == [] and await stored_level(dbt, 1, "1h") == 0
     liq(index, 85 * M, T0 + 111 * MINUTE_MS)
     again = await engine.tick()
@@ -142,7 +135,7 @@ async def test_muted_chat_gets_nothing_and_no_backlog_after_unmute(
         await service.subscribe(chat_id, "private" if chat_id > 0 else "group")
     await service.mute(2, 2 * HOUR_MS)
     liq(index, 120 * M, T0 + 1 * MINUTE_MS)
-    clock.ms = T0 + 2 * MINUTE_MS
+    clock.now = T0 + 2 * MINUTE_MS
     assert sent_to(await engine.tick()) == [-300, 1]
     assert await stored_level(dbt, 2, "1h") == 1  # its state advanced all the same
     assert engine.stats.muted_skipped == 1
@@ -150,7 +143,7 @@ async def test_muted_chat_gets_nothing_and_no_backlog_after_unmute(
     await service.unmute(2)
     assert await engine.tick() == []  # nothing saved up for it
     liq(index, 100 * M, T0 + 3 * MINUTE_MS)
-    clock.ms = T0 + 4 * MINUTE_MS
+    clock.now = T0 + 4 * MINUTE_MS
     assert sent_to(await engine.tick()) == [-300, 1, 2]  # the escalation reaches it
 
 
@@ -160,10 +153,10 @@ async def test_mute_expires_by_itself(
     await service.subscribe(2, "private")
     await service.mute(2, 30 * MINUTE_MS)
     liq(index, 150 * M, T0 + 1 * MINUTE_MS)
-    clock.ms = T0 + 2 * MINUTE_MS
+    clock.now = T0 + 2 * MINUTE_MS
     assert await engine.tick() == []
     liq(index, 100 * M, T0 + 40 * MINUTE_MS)
-    clock.ms = T0 + 41 * MINUTE_MS
+    clock.now = T0 + 41 * MINUTE_MS
     assert sent_to(await engine.tick()) == [2]
 
 
@@ -176,7 +169,7 @@ async def test_restart_over_the_same_db_does_not_repeat(
     await service.mute(1, HOUR_MS)
     liq(index, 130 * M, T0 + 1 * MINUTE_MS)
     liq(index, 12 * M, T0 + 1 * MINUTE_MS, coin="ETH", side="short")
-    clock.ms = T0 + 2 * MINUTE_MS
+    clock.now = T0 + 2 * MINUTE_MS
     before = await engine.tick()
     assert sent_to(before) == [2, 2]  # market 1h and the ETH watch; chat 1 is muted
     assert headlines(before) == {
@@ -187,9 +180,9 @@ async def test_restart_over_the_same_db_does_not_repeat(
     restarted = AlertEngine(dbt, index, now_ms=clock)
     assert await restarted.load() == 5  # 1h and 24h of each chat, and the ETH watch
     assert await restarted.tick() == []
-    assert restarted.muted(1, clock.ms)  # the mute survived too
+    assert restarted.muted(1, clock.now)  # the mute survived too
     liq(index, 80 * M, T0 + 3 * MINUTE_MS)  # 222M: the escalation is still due once
-    clock.ms = T0 + 4 * MINUTE_MS
+    clock.now = T0 + 4 * MINUTE_MS
     assert sent_to(await restarted.tick()) == [2]
     assert await restarted.tick() == []
 
@@ -201,7 +194,7 @@ async def test_coin_watch_reads_the_coin_total_and_rule_changes_apply(
     await service.set_watch(5, "BTC", 20 * M, "1h")
     liq(index, 15 * M, T0 + 1 * MINUTE_MS, coin="BTC")
     liq(index, 40 * M, T0 + 1 * MINUTE_MS, coin="ETH")
-    clock.ms = T0 + 2 * MINUTE_MS
+    clock.now = T0 + 2 * MINUTE_MS
     assert await engine.tick() == []  # BTC 15M < 20M though the market is at 55M
     liq(index, 6 * M, T0 + 1 * MINUTE_MS, coin="BTC", venue="okx", side="short")
     (row,) = await engine.tick()
@@ -227,7 +220,7 @@ async def test_ticks_do_not_overlap(
     for chat_id in range(1, 6):
         await service.subscribe(chat_id, "private")
     liq(index, 300 * M, T0 + 1 * MINUTE_MS)
-    clock.ms = T0 + 2 * MINUTE_MS
+    clock.now = T0 + 2 * MINUTE_MS
     results = await asyncio.gather(*(engine.tick() for _ in range(4)))
     assert sorted(len(r) for r in results) == [0, 0, 0, 5]
 
@@ -249,7 +242,7 @@ async def test_coverage_note_from_the_provider(
     service.attach(engine)
     await service.subscribe(1, "private")
     liq(index, 100 * M, T0 + 1 * MINUTE_MS)
-    clock.ms = T0 + 90_000
+    clock.now = T0 + 90_000
     (row,) = await engine.tick()
     assert asked == [(HOUR_MS, T0 + 2 * MINUTE_MS)]
     assert row.text.endswith(
@@ -283,7 +276,7 @@ async def test_a_venue_down_for_long_is_named_at_the_top_of_the_alert(
     service.attach(engine)
     await service.subscribe(1, "private")
     liq(index, 100 * M, T0 + 1 * MINUTE_MS)
-    clock.ms = T0 + 90_000
+    clock.now = T0 + 90_000
     (row,) = await engine.tick()
     lines = row.text.split("\n")
     assert lines[0] == "⚠️ OKX down for 12m: figures below exclude it"
@@ -321,7 +314,7 @@ async def test_alert_reaches_every_subscriber_through_the_sender(
         for chat_id in recipients:
             await service.subscribe(chat_id, "private" if chat_id > 0 else "group")
         liq(index, 250 * M, T0 + 1 * MINUTE_MS, side="short")
-        clock.ms = T0 + 2 * MINUTE_MS
+        clock.now = T0 + 2 * MINUTE_MS
         rows = await engine.tick()
         async with asyncio.timeout(5):
             await sender.drain()

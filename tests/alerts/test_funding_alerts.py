@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.bot_api import check_telegram_html
+from bench.fakes.clock import Clock
+from bench.fakes.rule_sink import RecordingSink
 from bot.alerts import funding as funding_alerts
 from bot.alerts.funding import FanoutSink, FundingAlerts
 from bot.chats import ChatService, NotSubscribed
@@ -14,21 +17,11 @@ from bot.market.state import MarketState
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import OutboxRow
-from tests.fakes.bot_api import check_telegram_html
 from tests.fakes.market_figures import apply_poll, snap
-from tests.fakes.rule_sink import RecordingSink
 
 T0 = 1_795_000_000_000 // HOUR_MS * HOUR_MS
 # Open interest ranks the coins: BTC, ETH, SOL, then XYZ (top 2 in these tests).
 OI = {"BTC": 5e9, "ETH": 3e9, "SOL": 1e9, "XYZ": 1e8}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ms = T0
-
-    def __call__(self) -> int:
-        return self.ms
 
 
 class Outlet:
@@ -41,7 +34,7 @@ class Outlet:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -67,11 +60,11 @@ def service(dbt: DbThread, clock: Clock) -> ChatService:
 def poll(market: MarketState, clock: Clock, **rates: float) -> None:
     """One poll at the clock's time: each coin on Bybit (8 h interval) at its 8 h rate;
     coins not named keep a neutral +0.01 %."""
-    clock.ms += MINUTE_MS
+    clock.now += MINUTE_MS
     apply_poll(
         market,
         [
-            snap("bybit", coin, clock.ms, rate=rates.get(coin, 0.0001), oi_usd=oi)
+            snap("bybit", coin, clock.now, rate=rates.get(coin, 0.0001), oi_usd=oi)
             for coin, oi in OI.items()
         ],
     )
@@ -197,7 +190,7 @@ async def test_stale_figures_are_not_evaluated(
 ) -> None:
     await subscribed(service, dbt, clock, 1)
     poll(market, clock, BTC=0.0012)
-    clock.ms += 10 * MINUTE_MS  # no poll for 10 minutes: the figures are stale
+    clock.now += 10 * MINUTE_MS  # no poll for 10 minutes: the figures are stale
     assert await engine.on_poll() == []
 
 

@@ -32,8 +32,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bench.fakes.bot_api import FakeBotApi
 from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
-from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123:ABC"
 

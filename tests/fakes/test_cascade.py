@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.alerts.rules import multiple_reached as rules_multiple
-from tests.fakes.cascade import (
+from bench.fakes.cascade import (
     Received,
     Rule,
     Sent,
@@ -19,6 +18,7 @@ from tests.fakes.cascade import (
     score_alerts,
     stored_totals,
 )
+from bot.alerts.rules import multiple_reached as rules_multiple
 
 RULE = Rule(1, "1h", 1e6)
 

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from tests.fakes.flood import FloodLimits
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from bench.fakes.clock import Clock
+from bench.fakes.flood import FloodLimits
 
 
 def test_private_chat_one_per_second_with_jitter_slack() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     limits = FloodLimits(clock)
     assert limits.admit(1, "private") is None
     clock.now = 0.5
@@ -26,7 +19,7 @@ def test_private_chat_one_per_second_with_jitter_slack() -> None:
 
 
 def test_thirty_per_second_overall_sliding() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     limits = FloodLimits(clock)
     for chat in range(30):
         clock.now = chat * 0.02
@@ -39,7 +32,7 @@ def test_thirty_per_second_overall_sliding() -> None:
 
 
 def test_group_twenty_per_minute_refused_messages_do_not_count() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     limits = FloodLimits(clock)
     for i in range(20):
         clock.now = i * 2.0

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fakes.telegram_html import TelegramHtmlError, check_telegram_html, html_error
+from bench.fakes.telegram_html import TelegramHtmlError, check_telegram_html, html_error
 
 GOOD = [
     "plain text",

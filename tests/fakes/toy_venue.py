@@ -8,9 +8,9 @@ runner without depending on any real venue's parser.
 
 from __future__ import annotations
 
+from bench.fakes.venues import FakeClient, FakeVenue
 from bot.domain import Liquidation, ParseResult
 from bot.venues.base import ConnectionPlan, Heartbeat, RestResult
-from tests.fakes.venues import FakeClient, FakeVenue
 
 
 class ToyServer(FakeVenue):

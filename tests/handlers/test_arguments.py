@@ -14,6 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.fakes.chat_bot import NOW, ChatBot, chat_bot
+from bench.fakes.clock import Clock
+from bench.fakes.telegram_html import html_error
 from bot.totals.index import TotalsIndex
 from bot.units import ArgError
 from handlers import COMMANDS
@@ -21,8 +24,6 @@ from handlers.command import FAILED, UsageError
 from handlers.mute import parse_mute_args
 from handlers.thresholds import parse_threshold_args, parse_unwatch_args, parse_watch_args
 from handlers.totals import parse_liq_args, parse_top_args
-from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
-from tests.fakes.telegram_html import html_error
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ class BotThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        clock = Clock()
+        clock = Clock(NOW)
         index = TotalsIndex()
         minute = clock.now - 30 * 60_000
         index.load(

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.fakes.chat_bot import NOW, ChatBot, chat_bot
+from bench.fakes.clock import Clock
 from bot.chats import MAX_FUNDING_THRESHOLD as MAX_THRESHOLD
 from bot.chats import MIN_FUNDING_THRESHOLD as MIN_THRESHOLD
 from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
@@ -21,10 +23,8 @@ from handlers.command import UsageError
 from handlers.funding import parse_coin_arg, parse_fundingalert_args, parse_rate
 from storage import funding_alerts as store
 from storage.db import DbThread
-from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 from tests.fakes.market_figures import apply_poll, pct, snap, store_poll
 
-NOW = Clock().now  # 2026-10-10 12:00 UTC
 POLL = NOW - 30_000
 NEXT = NOW + (2 * 60 + 13) * MINUTE_MS
 GROUP = -1001234
@@ -79,11 +79,6 @@ def apr(rate_8h: D) -> str:
 BTC_8H = (
     rate_8h("0.0001", 8) * 3 + rate_8h("0.00016", 4) * D("2.5") + rate_8h("0.0002", 8) * D("1.5")
 ) / 7
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

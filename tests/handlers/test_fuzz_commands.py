@@ -3,7 +3,7 @@
 Random unicode, 4,000+ character texts, HTML/markdown injection, RTL and zero-width
 characters, ``/cmd@OtherBot``, edits, captions, stickers, channel posts, callback queries,
 non-administrators in groups, the bot blocked and unblocked, migrations
-(``tests/fakes/command_fuzz.py``). Then: no traceback and no error in the log, no message
+(``bench/fakes/command_fuzz.py``). Then: no traceback and no error in the log, no message
 Telegram would refuse, every command for us answered exactly once and nothing else
 answered, no setting of a group changed by its non-administrators, migrated groups kept
 their settings, wrong commands get one line with the usage, and ``/liq`` still adds up to
@@ -21,11 +21,9 @@ from typing import Any
 
 import pytest
 
-from bot.totals.index import TotalsIndex
-from bot.units import format_usd
-from handlers.catalog import FUNDINGALERT, LIQ, MUTE, STOP, THRESHOLD, TOP, UNWATCH, WATCH
-from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
-from tests.fakes.command_fuzz import (
+from bench.fakes.chat_bot import NOW, ChatBot, chat_bot
+from bench.fakes.clock import Clock
+from bench.fakes.command_fuzz import (
     ADMIN,
     CHANNELS,
     GUARDED,
@@ -36,6 +34,9 @@ from tests.fakes.command_fuzz import (
     setup_groups,
     stored_settings,
 )
+from bot.totals.index import TotalsIndex
+from bot.units import format_usd
+from handlers.catalog import FUNDINGALERT, LIQ, MUTE, STOP, THRESHOLD, TOP, UNWATCH, WATCH
 
 UPDATES = 2_000
 SEED = 7
@@ -86,7 +87,7 @@ def injected(clock: Clock, rng: random.Random) -> tuple[TotalsIndex, list[tuple[
 async def fuzzed(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[tuple[ChatBot, UpdateFuzzer, dict[str, Any], list[tuple[Any, ...]]]]:
-    clock = Clock()
+    clock = Clock(NOW)
     index, rows = injected(clock, random.Random(SEED))
     async with chat_bot(
         tmp_path / "bot.db", index=index, clock=clock, known_coins=frozenset(COINS)

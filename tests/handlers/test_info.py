@@ -1,13 +1,11 @@
 from pathlib import Path
 
+from bench.fakes.chat_bot import NOW, chat_bot
 from bot.domain import MINUTE_MS
 from bot.ingest.health import SourceHealth
 from bot.totals.coverage import VenueCoverage, window_coverage
 from bot.totals.index import TotalsIndex
 from handlers import COMMANDS
-from tests.fakes.chat_bot import Clock, chat_bot
-
-NOW = Clock().now
 
 
 def coverage_24h(window_ms: int, end_ms: int) -> dict[str, VenueCoverage]:

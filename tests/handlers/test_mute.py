@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.chat_bot import ChatBot, chat_bot
 from bot.domain import HOUR_MS, MINUTE_MS
 from storage import chats as store
-from tests.fakes.chat_bot import ChatBot, chat_bot
 
 MUTE_USAGE = "/mute DURATION — e.g. /mute 2h"
 

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.chat_bot import NOW, ChatBot, chat_bot
+from bench.fakes.telegram_html import check_telegram_html
 from bot.domain import MINUTE_MS
 from bot.totals.index import TotalsIndex
-from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
-from tests.fakes.telegram_html import check_telegram_html
-
-NOW = Clock().now
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from bench.fakes.bot_api_shapes import command_entities
+from bench.fakes.chat_bot import ChatBot, chat_bot
 from bot.domain import RuleSpec
 from storage import chats as store
-from tests.fakes.bot_api_shapes import command_entities
-from tests.fakes.chat_bot import ChatBot, chat_bot
 
 GROUP = -1001234
 ANON_ADMIN_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group"}

@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.chat_bot import NOW, ChatBot, chat_bot
+from bench.fakes.clock import Clock
 from bot.domain import RuleSpec
 from bot.totals.index import TotalsIndex
 from storage import chats as store
-from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 
 THRESHOLD_USAGE = "/threshold WINDOW AMOUNT — e.g. /threshold 1h 250M"
 WATCH_USAGE = "/watch COIN AMOUNT [WINDOW] — e.g. /watch BTC 50M 1h"
@@ -26,7 +27,7 @@ def seen_index(now_ms: int, coins: Iterable[str]) -> TotalsIndex:
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[ChatBot]:
-    clock = Clock()
+    clock = Clock(NOW)
     index = seen_index(clock.now, ["BTC", "ETH", "SOL", *COINS])
     async with chat_bot(tmp_path / "bot.db", index=index, clock=clock) as running:
         await running.ask(42, "/start")

@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.chat_bot import NOW, ChatBot, chat_bot
 from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS
 from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
 from bot.units import format_pct, format_usd
-from tests.fakes.chat_bot import ChatBot, Clock, chat_bot
 
-NOW = Clock().now
 LIQ_USAGE = "/liq [COIN] [WINDOW] — e.g. /liq BTC 4h"
 TOP_USAGE = "/top [WINDOW] — e.g. /top 1h"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.chat_bot import ChatBot, chat_bot
+from bench.fakes.chat_bot import ChatBot, chat_bot
 
 GROUP = -1007001
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from bench.fakes.venues import FakeBinance, FakeBybit, FakeOkx, FakeVenue, OkxInstrument
 from bot.domain import HOUR_MS
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
@@ -31,7 +32,6 @@ from bot.venues.okx.feed import OkxSource
 from storage.db import DbThread
 from storage.events import count_events
 from tests.fakes.feed_junk import BYBIT_SYMBOLS, OKX_CONTRACTS, T0, Expected, JunkFeed
-from tests.fakes.venues import FakeBinance, FakeBybit, FakeOkx, FakeVenue, OkxInstrument
 
 TIMING = FeedTiming(
     ws_heartbeat_s=5.0,

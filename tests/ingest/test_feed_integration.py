@@ -22,6 +22,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.fakes.venues import (
+    FakeBinance,
+    FakeBybit,
+    FakeOkx,
+    OkxInstrument,
+    bybit_liquidation,
+    force_order,
+    okx_detail,
+)
 from bot.domain import Liquidation
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
@@ -33,15 +42,6 @@ from bot.venues.binance.feed import BinanceSource
 from bot.venues.bybit.feed import BybitSource
 from bot.venues.okx.feed import OkxSource
 from tests.fakes.toy_venue import Sink
-from tests.fakes.venues import (
-    FakeBinance,
-    FakeBybit,
-    FakeOkx,
-    OkxInstrument,
-    bybit_liquidation,
-    force_order,
-    okx_detail,
-)
 
 FAST = FeedTiming(
     ws_heartbeat_s=2.0,

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bench.fakes.venues import FakeBybit, FakeOkx, OkxInstrument
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.refdata import RefDataPoller
 from bot.venues.binance.feed import BinanceSource
 from bot.venues.bybit.feed import BybitSource
 from bot.venues.okx.feed import OkxSource
-from tests.fakes.venues import FakeBybit, FakeOkx, OkxInstrument
 
 FAST = BackoffPolicy(base_s=0.02, cap_s=0.05)
 SYMBOLS = [f"C{i:03d}USDT" for i in range(260)]  # 2 pages, 2 connections of <= 200 topics

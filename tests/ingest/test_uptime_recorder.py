@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.clock import Clock
 from bot.ingest.uptime import MemoryUptime, StorageUptime, UptimeWriter
 from storage.db import DbThread
 from storage.uptime import read_uptime
-
-
-class Clock:
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def __call__(self) -> int:
-        return self.ms
 
 
 async def test_open_extend_close_in_order() -> None:
@@ -27,7 +20,7 @@ async def test_open_extend_close_in_order() -> None:
     w = UptimeWriter(mem, "okx", extend_s=0.02, clock_ms=clock)
     w.start()
     w.opened(1_000)
-    clock.ms = 1_500
+    clock.now = 1_500
     for _ in range(500):
         if mem.intervals("okx") == [(1_000, 1_500, False)]:
             break
@@ -93,7 +86,7 @@ async def test_storage_backed_intervals_land_in_sqlite(tmp_path: Path) -> None:
         w = UptimeWriter(StorageUptime(dbt), "bybit", extend_s=0.02, clock_ms=clock)
         w.start()
         w.opened(10_000)
-        clock.ms = 12_000
+        clock.now = 12_000
         # Extended while open: a crash now would keep 10 s..12 s.
         for _ in range(500):
             rows = await dbt.run(read_uptime, 0, 20_000)

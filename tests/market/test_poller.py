@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.fakes.clock import Clock
 from bot.config import Settings
 from bot.domain import HOUR_MS
 from bot.market.poller import MarketPoller
@@ -87,14 +88,6 @@ def okx_fake() -> FakeMarketRest:
             "/api/v5/public/mark-price": okx_body([okx_mark("BTC-USDT-SWAP", "100010.0")]),
         }
     )
-
-
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class Rig:

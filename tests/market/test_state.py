@@ -4,20 +4,13 @@ import math
 
 import pytest
 
+from bench.fakes.clock import Clock
 from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot, coin_market
 from bot.market.state import MarketState
 from storage.db import DbThread
 from storage.market import write_market
 
 T0 = 1_791_590_400_000
-
-
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def snap(venue: str, symbol: str, coin: str, ts: int, oi: float | None, mark: float = 100.0,

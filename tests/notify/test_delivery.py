@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 from telegram import Bot
 
+from bench.fakes.bot_api import FakeBotApi, check_telegram_html
 from bot.alerts.liquidations import AlertEngine
 from bot.app import build_application
 from bot.chats import ChatService
@@ -25,7 +26,6 @@ from bot.totals.index import TotalsIndex
 from storage import chats, outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, SENDING, SENT, NewMessage, OutboxRow
-from tests.fakes.bot_api import FakeBotApi, check_telegram_html
 
 TOKEN = "4242:SECRET-token-value"
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff=BackoffPolicy(base_s=0.02, cap_s=0.1))

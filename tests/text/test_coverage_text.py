@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.fakes.telegram_html import html_error
 from bot.text.coverage import (
     coverage_sentence,
     down_banner,
@@ -12,7 +13,6 @@ from bot.text.coverage import (
     status_coverage,
 )
 from bot.totals.coverage import VenueCoverage, venue_coverage, window_coverage
-from tests.fakes.telegram_html import html_error
 
 MIN = 60_000
 START = 1_791_590_400_000 + 6 * 60 * MIN  # 2026-10-10 06:00 UTC
@@ -54,9 +54,7 @@ def test_a_live_outage_is_said_as_still_down_and_a_long_one_gets_the_banner() ->
         "Binance and OKX publish samples; Bybit all. Collecting since 06:05 UTC."
         " Binance was down 12m (still down) of this window."
     )
-    assert status_coverage(cov["binance"], "24h") == (
-        "collecting since 06:05 UTC, down 12m since"
-    )
+    assert status_coverage(cov["binance"], "24h") == ("collecting since 06:05 UTC, down 12m since")
     assert down_banner(cov) == ["⚠️ Binance down for 12m: figures below exclude it"]
     # Ten minutes is not "more than ten minutes".
     assert down_banner({"okx": cov["okx"].with_health(10 * MIN, 0)}) == []

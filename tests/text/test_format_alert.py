@@ -6,12 +6,12 @@ import datetime as dtm
 
 import pytest
 
+from bench.fakes.telegram_html import MAX_TEXT, check_telegram_html
 from bot.alerts.rules import ESCALATION, FIRST, Fire
 from bot.domain import HOUR_MS, MINUTE_MS, RuleSpec
 from bot.text.alert import coverage_note, fit, format_alert
 from bot.totals.coverage import VenueCoverage
 from bot.totals.result import CoinTotals, ExchangeTotals, Largest, Totals
-from tests.fakes.telegram_html import MAX_TEXT, check_telegram_html
 
 M = 1_000_000.0
 END = int(dtm.datetime(2026, 11, 22, 14, 10, tzinfo=dtm.UTC).timestamp() * 1000)

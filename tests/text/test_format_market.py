@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dtm
 
+from bench.fakes.bot_api import check_telegram_html
 from bot.alerts.rules import Fire
 from bot.domain import MINUTE_MS, coin_market
 from bot.text.market import (
@@ -19,7 +20,6 @@ from bot.text.market import (
     next_funding,
     rate_per,
 )
-from tests.fakes.bot_api import check_telegram_html
 from tests.fakes.market_figures import snap
 
 NOW = int(dtm.datetime(2026, 11, 22, 13, 47, tzinfo=dtm.UTC).timestamp() * 1000)

@@ -1,6 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.fakes.telegram_html import MAX_TEXT, html_error
 from bot.chats import ChatSettings
 from bot.domain import HOUR_MS, MINUTE_MS, RuleSpec, RuleState
 from bot.text.totals import (
@@ -15,7 +16,6 @@ from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
 from bot.totals.result import Totals
 from storage.chats import ChatRow, RuleRow
-from tests.fakes.telegram_html import MAX_TEXT, html_error
 
 T0 = 1_791_590_400_000
 NOW = T0 + 12 * HOUR_MS

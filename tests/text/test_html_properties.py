@@ -14,6 +14,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.fakes.telegram_html import check_telegram_html
 from bot.domain import MINUTE_MS, CoinMarket
 from bot.market.context import CoinMove, MarketContext, build_context, dominant_coins
 from bot.text.alert import alert_text, format_alert
@@ -29,7 +30,6 @@ from tests.fakes.extremes import (
     windows,
     without,
 )
-from tests.fakes.telegram_html import check_telegram_html
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _TAG = re.compile(r"<[^>]+>")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.fakes.telegram_html import check_telegram_html
 from bot.alerts.rules import ESCALATION, FIRST, Fire
 from bot.chats import ChatSettings
 from bot.domain import HOUR_MS, MINUTE_MS, RuleSpec, RuleState
@@ -45,7 +46,6 @@ from tests.fakes.extremes import (
     windows,
     without,
 )
-from tests.fakes.telegram_html import check_telegram_html
 
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

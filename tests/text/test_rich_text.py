@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.fakes.telegram_html import check_telegram_html
 from bot.text.rich import BLANK, Span, html_line, italic, line, plain_line, to_html, to_plain
-from tests.fakes.telegram_html import check_telegram_html
 
 
 def test_spans_are_escaped_and_styled_in_html_and_bare_in_plain_text() -> None:

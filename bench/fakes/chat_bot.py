@@ -12,6 +12,10 @@ from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder
 
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.clock import Clock
+from bench.fakes.rule_sink import RecordingSink
+from bench.fakes.telegram_html import html_error
 from bot.chats import ChatService
 from bot.config import Settings
 from bot.ingest.health import SourceHealth
@@ -21,22 +25,10 @@ from bot.totals.service import TotalsService
 from handlers import HandlerDeps, register
 from handlers.deps import CoverageProvider, HealthView, no_coverage
 from storage.db import DbThread
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.rule_sink import RecordingSink
-from tests.fakes.telegram_html import html_error
 
 TOKEN = "123:ABC"
 T0 = 1_791_590_400_000  # 2026-10-10 00:00 UTC, a minute boundary
-
-
-@dataclass
-class Clock:
-    """A settable wall clock in ms for the service and the handlers."""
-
-    now: int = T0 + 12 * 3_600_000
-
-    def __call__(self) -> int:
-        return self.now
+NOW = T0 + 12 * 3_600_000  # the handlers' default "now"
 
 
 @dataclass
@@ -44,7 +36,7 @@ class ChatBot:
     """Everything a handler test talks to."""
 
     fake: FakeBotApi
-    app: Application  # type: ignore[type-arg]
+    app: Application[Any, Any, Any, Any, Any, Any]
     dbt: DbThread
     chats: ChatService
     sink: RecordingSink
@@ -93,7 +85,7 @@ async def chat_bot(
     index: TotalsIndex | None = None,
     health: Mapping[str, SourceHealth] | None = None,
     coverage: CoverageProvider = no_coverage,
-    clock: Clock | None = None,
+    clock: Clock[int] | None = None,
     settings: Settings | None = None,
     max_watches: int = 30,
     configure: Callable[[ChatService], None] | None = None,
@@ -102,7 +94,7 @@ async def chat_bot(
     market_health: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> AsyncIterator[ChatBot]:
     """Start fake server, DB thread and the polling Application; stop them all after."""
-    clock = clock or Clock()
+    clock = clock or Clock(NOW)
     settings = settings or Settings(db_path=db_path)
     sink = RecordingSink()
     dbt = DbThread(db_path)

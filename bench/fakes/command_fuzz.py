@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.bot_api_shapes import command_entities
+from bench.fakes.chat_bot import ChatBot
 from handlers import COMMANDS
 from storage import chats as store
 from storage import funding_alerts
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.bot_api_shapes import command_entities
-from tests.fakes.chat_bot import ChatBot
 
 OTHER_BOT = "SomeOtherBot"
 ADMIN = 900

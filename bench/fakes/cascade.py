@@ -4,7 +4,7 @@ Pure: no sockets, no processes. :func:`plan_cascade` lays out, from a seed, whic
 sends which liquidation when; :func:`expected_alerts` says, from the liquidations that were
 actually stored and the chats' rules, which alerts the documented rules require; and
 :func:`score_alerts` compares that with what the chats received. The kill -9 soak
-(``tests.fakes.kill_soak``) drives the real process with these.
+(``bench.fakes.kill_soak``) drives the real process with these.
 
 What "lost" means here (the soak's definition, stated once):
 

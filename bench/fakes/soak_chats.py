@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.cascade import Rule
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.cascade import Rule
 
 DEFAULT_RULES = "1h=10M,24h=25M"
 GROUP, ADMIN, MEMBER = -3001, 501, 502

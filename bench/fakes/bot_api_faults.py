@@ -6,8 +6,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.bot_api_shapes import api_error, chat_type_of
-from tests.fakes.bot_api_wire import Chaos, WireFault
+from bench.fakes.bot_api_shapes import api_error, chat_type_of
+from bench.fakes.bot_api_wire import Chaos, WireFault
 
 # Methods that deliver a message (what Chaos faults).
 SENDS = ("send", "copymessage", "forwardmessage")

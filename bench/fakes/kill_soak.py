@@ -2,7 +2,7 @@
 
 One trial: fresh fakes (Bot API, Binance, Bybit, OKX on 127.0.0.1) and a fresh SQLite file;
 ``liqwatch run`` starts; chats subscribe and set thresholds, watches, a mute and a /stop
-through Telegram commands; a cascade (``tests.fakes.cascade``) streams in the venues' wire
+through Telegram commands; a cascade (``bench.fakes.cascade``) streams in the venues' wire
 formats while bystander chats keep changing a setting; at a seeded random moment the process
 gets SIGKILL and is started again at once on the same file; the cascade finishes; the
 outbox drains; the process is stopped with SIGTERM. Then, independently of liqwatch's own
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.cascade import (
+from bench.fakes.bot_api import FakeBotApi
+from bench.fakes.cascade import (
     INSTRUMENTS,
     AlertScore,
     Sent,
@@ -37,7 +37,7 @@ from tests.fakes.cascade import (
     score_alerts,
     stored_totals,
 )
-from tests.fakes.soak_chats import (
+from bench.fakes.soak_chats import (
     BYSTANDERS,
     DEFAULT_RULES,
     GROUP,
@@ -49,7 +49,7 @@ from tests.fakes.soak_chats import (
     setup_chats,
     wait_until,
 )
-from tests.fakes.venues import (
+from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
     FakeOkx,

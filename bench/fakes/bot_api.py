@@ -24,8 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.bot_api_faults import SENDS, Faults
-from tests.fakes.bot_api_shapes import (
+from bench.fakes.bot_api_faults import SENDS, Faults
+from bench.fakes.bot_api_shapes import (
     ApiError,
     api_error,
     callback_query_json,
@@ -35,9 +35,9 @@ from tests.fakes.bot_api_shapes import (
     command_entities,
     my_chat_member_json,
 )
-from tests.fakes.bot_api_wire import WireFault, nginx_page
-from tests.fakes.flood import FloodLimits, Violation
-from tests.fakes.telegram_html import MAX_TEXT, check_telegram_html, html_error
+from bench.fakes.bot_api_wire import WireFault, nginx_page
+from bench.fakes.flood import FloodLimits, Violation
+from bench.fakes.telegram_html import MAX_TEXT, check_telegram_html, html_error
 
 __all__ = ["ApiCall", "FakeBotApi", "SentMessage", "Violation", "check_telegram_html"]
 
