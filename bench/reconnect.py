@@ -28,8 +28,8 @@ from typing import Any
 
 import aiohttp
 
+from bench.fakes.drop_storm import storm
 from bot.ingest.backoff import FEED_BACKOFF, Backoff, BackoffPolicy
-from tests.fakes.drop_storm import storm
 
 OLD_RULE = BackoffPolicy(base_s=1.0, cap_s=60.0, healthy_s=30.0, factor=2.0, proven_s=1e9)
 SCALE = 5.0

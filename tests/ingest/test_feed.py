@@ -1,5 +1,5 @@
 """FeedRunner against a real local websocket server speaking the toy format
-(``tests/fakes/toy_venue.py``): subscribe, heartbeat, watchdog, reconnects, plans, uptime."""
+(``bench/fakes/toy_venue.py``): subscribe, heartbeat, watchdog, reconnects, plans, uptime."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Iterable
 import aiohttp
 import pytest
 
+from bench.fakes.toy_venue import Sink, ToyServer, ToySource, plan
 from bot.domain import Liquidation
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
 from bot.ingest.health import SourceHealth
 from bot.ingest.uptime import MemoryUptime
 from bot.venues.base import Heartbeat
-from tests.fakes.toy_venue import Sink, ToyServer, ToySource, plan
 
 FAST = FeedTiming(
     ws_heartbeat_s=2.0,

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.fakes.toy_venue import Sink
 from bench.fakes.venues import FakeBybit, bybit_liquidation
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
@@ -21,7 +22,6 @@ from bot.ingest.health import SourceHealth
 from bot.ingest.refdata import RefDataPoller
 from bot.venues.base import Heartbeat
 from bot.venues.bybit.feed import BybitSource
-from tests.fakes.toy_venue import Sink
 
 FAST = FeedTiming(
     ws_heartbeat_s=2.0,

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.fakes.toy_venue import Sink
 from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
@@ -41,7 +42,6 @@ from bot.venues.base import Heartbeat
 from bot.venues.binance.feed import BinanceSource
 from bot.venues.bybit.feed import BybitSource
 from bot.venues.okx.feed import OkxSource
-from tests.fakes.toy_venue import Sink
 
 FAST = FeedTiming(
     ws_heartbeat_s=2.0,

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bench.fakes.drop_storm import running, storm, timing
+from bench.fakes.toy_venue import Sink, ToyServer, ToySource, plan
 from bot.ingest.backoff import Backoff, BackoffPolicy
 from bot.ingest.feed import FeedRunner
 from bot.ingest.health import SourceHealth
 from bot.venues.base import Heartbeat
-from tests.fakes.drop_storm import running, storm, timing
-from tests.fakes.toy_venue import Sink, ToyServer, ToySource, plan
 
 # The production feed policy (0.5 s base, x1.2, 30 s cap, reset after 1 s with data or
 # 30 s up) with every duration divided by 5; the storm drops every 1 s (5 s / 5).

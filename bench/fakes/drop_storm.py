@@ -13,13 +13,13 @@ from typing import Any
 
 import aiohttp
 
+from bench.fakes.toy_venue import Sink
 from bench.fakes.venues import FakeBinance, force_order
 from bot.ingest.backoff import BackoffPolicy
 from bot.ingest.feed import FeedRunner, FeedTiming
 from bot.ingest.health import SourceHealth
 from bot.venues.base import Heartbeat
 from bot.venues.binance.feed import BinanceSource
-from tests.fakes.toy_venue import Sink
 
 T0 = 1_760_130_000_000
 HEARTBEAT = Heartbeat(text=None, interval_s=1.0, silence_limit_s=3.0, data_only=True)
