@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
-from bot.market.intervals import IntervalTracker
 from bot.market.state import MarketState
 from bot.venues.binance import market as binance
 from bot.venues.bybit import market as bybit
+from bot.venues.intervals import IntervalTracker
 from bot.venues.okx import market as okx
 from bot.venues.symbols import CoinCache
 from storage.db import open_db

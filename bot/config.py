@@ -30,7 +30,7 @@ DEFAULT_RULES: Final[Mapping[str, float]] = MappingProxyType({"1h": 100e6, "24h"
 MAX_RETENTION_DAYS: Final = 3650.0
 MIN_POLL_S: Final = 1.0
 # Funding intervals can be 1 h; two polls less than an hour apart are what lets the poller
-# see an interval change at the settlement where it happens (bot.market.intervals).
+# see an interval change at the settlement where it happens (bot.venues.intervals).
 MAX_POLL_S: Final = 1800.0
 # The shape @BotFather hands out (digits, a colon, letters/digits/-/_); anything else would
 # make a broken Bot API URL. The token itself never appears in a message.

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
 
 from bot.config import Settings
 from bot.ingest.feed import NETWORK_ERRORS
-from bot.venues.wire import Parsed
+from bot.venues.poll import RateLimited, VenueFailure
 
-# Binance answers 429 when over its weight limit, then 418 (an IP ban) if we go on.
+# Venues answer 429 when over their limit; Binance then 418 (an IP ban) if we go on.
 _RATE_LIMITED: Final = (418, 429)
 MIN_PAUSE_S: Final = 60.0
-
-
-class VenueFailure(Exception):
-    """A request of a venue's cycle failed (the message is one log line)."""
-
-
-class RateLimited(VenueFailure):
-    """The venue answered 429/418; ``retry_after_s`` is how long to leave it alone."""
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 EXPECTED: tuple[type[BaseException], ...] = (VenueFailure, *NETWORK_ERRORS)
@@ -40,7 +28,7 @@ class RestGetter:
         self._settings = settings
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.binance_weight = 0  # X-MBX-USED-WEIGHT-1M of Binance's last answer
+        self._headers: dict[str, dict[str, str]] = {}  # venue -> its last answer's headers
 
     async def get(self, venue: str, path: str) -> str:
         """The body of a 200 answer; raises ``RateLimited`` on 429/418 (pause for
@@ -48,9 +36,8 @@ class RestGetter:
         network errors of ``bot.ingest.feed.NETWORK_ERRORS``."""
         url = self._settings.rest_url(venue) + path
         async with self._session.get(url, timeout=self._timeout) as resp:
-            if venue == "binance":
-                used = resp.headers.get("X-MBX-USED-WEIGHT-1M", "")
-                self.binance_weight = int(used) if used.isdigit() else 0
+            # Kept before the status checks: a 429 also reports the venue's used weight.
+            self._headers[venue] = {k.lower(): v for k, v in resp.headers.items()}
             if resp.status in _RATE_LIMITED:
                 retry = resp.headers.get("Retry-After", "")
                 wait = float(retry) if retry.isdigit() else MIN_PAUSE_S
@@ -60,10 +47,6 @@ class RestGetter:
                 raise VenueFailure(f"{path}: HTTP {resp.status}")
             return body
 
-
-def require(path: str, parsed: Parsed[Any]) -> None:
-    """Raise ``VenueFailure`` unless ``parsed`` is a usable body with at least one item."""
-    if parsed.error is not None:
-        raise VenueFailure(f"{path}: {parsed.error}")
-    if not parsed.items:
-        raise VenueFailure(f"{path}: no usable rows")
+    def header(self, venue: str, name: str) -> str:
+        """Header ``name`` (any case) of ``venue``'s last answer; empty when absent."""
+        return self._headers.get(venue, {}).get(name.lower(), "")

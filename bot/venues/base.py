@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain import ParseResult
+from bot.venues.poll import MarketSource, PollContext
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class VenueInfo:
     ``LIQWATCH_<NAME>_WS_URL`` / ``LIQWATCH_<NAME>_REST_URL`` variables; ``display`` is how
     texts show it. ``complete`` is True when the liquidation feed pushes every liquidation
     (False: the venue publishes a sample). ``ws_url`` and ``rest_url`` are the defaults of
-    those variables; ``source`` builds the websocket adapter on a configured URL.
+    those variables; ``source`` builds the websocket adapter on a configured URL and
+    ``market`` the funding / open-interest poll plan (``bot.venues.poll``).
     """
 
     name: str
@@ -112,3 +114,4 @@ class VenueInfo:
     ws_url: str
     rest_url: str
     source: Callable[[str, Heartbeat | None], VenueSource]
+    market: Callable[[PollContext], MarketSource]

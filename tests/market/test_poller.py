@@ -237,7 +237,7 @@ async def test_binance_open_interest_bounded_and_rotated(rig: Rig) -> None:
     assert held == {"C0USDT": 200.0, "C9USDT": 218.0}
     # the weight budget caps requests per minute whatever the cycle length
     fast = MarketPoller(replace(Settings(), funding_poll_s=5.0), rig.session, rig.state, None)
-    assert fast.oi.per_cycle == 20
+    assert fast.sources["binance"].oi.per_cycle == 20  # type: ignore[attr-defined]
 
 
 async def test_rate_limit_pauses_the_venue(rig: Rig) -> None:

@@ -10,6 +10,7 @@ from typing import Final
 
 from bot.venues.base import VenueInfo
 from bot.venues.binance.feed import VENUE, BinanceSource
+from bot.venues.binance.poll import BinanceMarket
 
 # ``!forceOrder@arr`` pushes at most one order per symbol per second (the largest): a sample.
 INFO: Final = VenueInfo(
@@ -19,4 +20,5 @@ INFO: Final = VenueInfo(
     ws_url="wss://fstream.binance.com/market",
     rest_url="https://fapi.binance.com",
     source=BinanceSource,
+    market=BinanceMarket,
 )

@@ -5,7 +5,7 @@
 - ``/fapi/v1/fundingInfo``: ONLY symbols whose interval or caps were adjusted, with
   ``fundingIntervalHours`` and ``adjustedFundingRateCap``/``Floor``; every other
   perpetual settles every 8 h, until a settlement at its cap moves it to 1 h (which
-  ``bot.market.intervals`` sees in ``nextFundingTime`` before ``fundingInfo`` lists it).
+  ``bot.venues.intervals`` sees in ``nextFundingTime`` before ``fundingInfo`` lists it).
 - ``/fapi/v1/openInterest?symbol=``: one symbol, in units of the symbol's quantity (base
   coin; per 1000 coins for 1000PEPEUSDT); USD = open interest × mark price.
 """

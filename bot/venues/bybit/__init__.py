@@ -10,6 +10,7 @@ from typing import Final
 
 from bot.venues.base import VenueInfo
 from bot.venues.bybit.feed import VENUE, BybitSource
+from bot.venues.bybit.poll import BybitMarket
 
 # ``allLiquidation`` pushes every liquidation (shared/reference/data-sources.md).
 INFO: Final = VenueInfo(
@@ -19,4 +20,5 @@ INFO: Final = VenueInfo(
     ws_url="wss://stream.bybit.com/v5/public/linear",
     rest_url="https://api.bybit.com",
     source=BybitSource,
+    market=BybitMarket,
 )

@@ -10,6 +10,7 @@ from typing import Final
 
 from bot.venues.base import VenueInfo
 from bot.venues.okx.feed import VENUE, OkxSource
+from bot.venues.okx.poll import OkxMarket
 
 # OKX says its feed "doesn't represent the total number of liquidations": a sample.
 INFO: Final = VenueInfo(
@@ -19,4 +20,5 @@ INFO: Final = VenueInfo(
     ws_url="wss://ws.okx.com:8443/ws/v5/public",
     rest_url="https://www.okx.com",
     source=OkxSource,
+    market=OkxMarket,
 )

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import HOUR_MS, MINUTE_MS, MarketSnapshot
-from bot.market.intervals import IntervalTracker, at_cap
+from bot.venues.intervals import IntervalTracker, at_cap
 
 T0 = 1_791_590_400_000  # 00:00 UTC
 
