@@ -24,6 +24,7 @@ from bot.domain import HOUR_MS, MarketSnapshot
 from bot.ingest.feed import describe
 from bot.market.fetch import EXPECTED, RestGetter
 from bot.market.state import MarketState
+from bot.venues.base import VenueInfo
 from bot.venues.poll import MarketSource, PollContext, PollOptions, PollOutcome, RateLimited
 from bot.venues.registry import venue_info
 from bot.venues.symbols import CoinCache
@@ -79,7 +80,10 @@ class MarketPoller:
         top_oi_coins: int = 30,
         oi_weight_per_min: float = 240.0,
         refdata_interval_ms: int = HOUR_MS,
+        venues: Callable[[str], VenueInfo] = venue_info,
     ) -> None:
+        """``venues`` looks up each enabled venue's ``VenueInfo`` (the registry; tests
+        pass their own to poll a venue the registry does not list)."""
         self.settings = settings
         self.state = state
         self.health: dict[str, VenueHealth] = {v: VenueHealth() for v in settings.exchanges}
@@ -97,7 +101,7 @@ class MarketPoller:
             oi_weight_per_min=oi_weight_per_min,
         )
         self.sources: dict[str, MarketSource] = {
-            v: venue_info(v).market(self._context(v, options)) for v in settings.exchanges
+            v: venues(v).market(self._context(v, options)) for v in settings.exchanges
         }
 
     def _context(self, venue: str, options: PollOptions) -> PollContext:
