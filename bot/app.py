@@ -25,7 +25,7 @@ from bot.alerts.console import ConsoleAlerts
 from bot.alerts.rules import RuleSpec
 from bot.clock import now_ms
 from bot.config import Settings
-from bot.core import Core
+from bot.core import Core, FeedHooks
 from bot.domain import WINDOWS
 from bot.ingest.backoff import BackoffPolicy
 from bot.market.context import MarketContext
@@ -154,9 +154,9 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
         )
 
 
-def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
-    """Console mode: the default rules, evaluated after each flush and every second, with
-    alerts printed to standard output."""
+def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> FeedHooks:
+    """Console mode: the default rules, evaluated after each flush (the returned hooks)
+    and every second, with alerts printed to standard output."""
     service = core.totals_service
 
     async def context(spec: RuleSpec, totals: Totals, now: int) -> MarketContext | None:
@@ -173,12 +173,12 @@ def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: C
         context,
     )
     alerts.prime(now_ms())
-    core.ingestor.listeners.append(lambda _deltas: alerts.tick(now_ms()))
     jq = app.job_queue
     assert jq is not None
     jq.run_repeating(
         _console_alerts_job, 1.0, data=alerts, name="alerts", job_kwargs=_job_kwargs(1)
     )
+    return FeedHooks(on_commit=(lambda _deltas: alerts.tick(now_ms()),))
 
 
 async def run_forever(
@@ -199,13 +199,15 @@ async def run_forever(
     core = await Core.open(settings)
     app = build_application(settings)
     schedule_core_jobs(app, core)
+    # The composition root: every consumer of the feeds is handed over here, once.
     telegram = None
     if settings.telegram_token is not None:
         from bot.telegram_app import build_telegram
 
         telegram = build_telegram(app, core)
+        hooks = telegram.hooks()
     else:
-        start_console_alerts(app, core)
+        hooks = start_console_alerts(app, core)
     mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
     log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
     status = 0
@@ -221,7 +223,7 @@ async def run_forever(
                 # Collect (and raise alerts into the outbox) before Telegram is up. The
                 # JobQueue may run before the Application: PTB's start() leaves it alone.
                 await jq.start()
-                core.start_feeds(session)
+                core.start_feeds(session, hooks)
                 up = True  # False: stopped while waiting for Telegram
                 if telegram is not None:
                     up = await connect(

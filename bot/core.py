@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -49,6 +49,20 @@ OUTBOX_KEEP_MS = 7 * DAY_MS  # sent and failed messages (issue 7, item 11)
 FOCUS_TOP = 30  # coins whose Binance open interest is polled (plus watched ones)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedHooks:
+    """What runs downstream of the feeds, handed over once by the composition root.
+
+    ``on_commit`` gets each committed batch's bucket deltas (alert ticks); ``after_poll``
+    runs after every market poll (funding alerts; a failure is logged, not raised);
+    ``focus`` adds coins whose open interest matters (the chats' watched coins).
+    """
+
+    on_commit: tuple[Listener, ...] = ()
+    after_poll: tuple[Callable[[], Awaitable[object]], ...] = ()
+    focus: tuple[Callable[[], Iterable[str]], ...] = ()
+
+
 @dataclass
 class Core:
     """Storage, totals and feeds of one running process."""
@@ -56,23 +70,21 @@ class Core:
     settings: Settings
     dbt: DbThread
     index: TotalsIndex
-    ingestor: Ingestor
     sources: dict[str, VenueSource]
     health: dict[str, SourceHealth]
     market: MarketState
     # The one totals query (totals, coverage, market context, series) over this index.
     totals_service: TotalsService
+    # The feed side, built by start_feeds with the hooks the composition root passes.
+    ingestor: Ingestor | None = None
     poller: MarketPoller | None = None
-    # Called after every market poll (funding alerts); each failure is logged, not raised.
-    market_listeners: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-    # Extra coins whose Binance open interest matters (the chats' watched coins).
-    focus_providers: list[Callable[[], Iterable[str]]] = field(default_factory=list)
+    hooks: FeedHooks = field(default_factory=lambda: FeedHooks())
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # This process's row in storage.runs: what tells "venue down" from "not collected".
     run: RunKeeper | None = None
 
     @classmethod
-    async def open(cls, settings: Settings, listeners: Sequence[Listener] = ()) -> Core:
+    async def open(cls, settings: Settings) -> Core:
         """Open the database and rebuild the warm index from it (nothing starts yet)."""
         dbt = DbThread(settings.db_path)
         index = TotalsIndex()
@@ -92,7 +104,6 @@ class Core:
             )
             for name in settings.exchanges
         }
-        ingestor = Ingestor(dbt, index, listeners)
         market = MarketState(dbt, settings.funding_poll_s)
         await market.load()
         venues = settings.exchanges
@@ -111,17 +122,20 @@ class Core:
             known_coins=known_coins,
             now_ms=now_ms,
         )
-        return cls(settings, dbt, index, ingestor, sources, health, market, service, run=run)
+        return cls(settings, dbt, index, sources, health, market, service, run=run)
 
-    def start_feeds(self, session: aiohttp.ClientSession) -> None:
-        """Start, per venue, the reference-data poller and the websocket runner; create the
-        funding / open-interest poller (the JobQueue runs it)."""
+    def start_feeds(self, session: aiohttp.ClientSession, hooks: FeedHooks | None = None) -> None:
+        """Build the ingestor with ``hooks``, start, per venue, the reference-data poller
+        and the websocket runner; create the funding / open-interest poller (the JobQueue
+        runs it)."""
+        self.hooks = hooks or FeedHooks()
+        ingestor = self.ingestor = Ingestor(self.dbt, self.index, self.hooks.on_commit)
         self.poller = MarketPoller(
             self.settings, session, self.market, self.dbt, focus_coins=self.focus_coins
         )
         uptime = StorageUptime(self.dbt)
         for name, source in self.sources.items():
-            runner = FeedRunner(source, session, self.ingestor.add, self.health[name], uptime)
+            runner = FeedRunner(source, session, ingestor.add, self.health[name], uptime)
             poller = RefDataPoller(
                 source, session, self.settings.rest_url(name), on_change=runner.refresh
             )
@@ -132,7 +146,7 @@ class Core:
     def focus_coins(self) -> list[str]:
         """The 30 coins with the most liquidations in 24 h, then every watched coin."""
         coins = [coin for coin, _ in self.totals(WINDOWS["24h"]).top_coins(FOCUS_TOP)]
-        for provider in self.focus_providers:
+        for provider in self.hooks.focus:
             coins.extend(c for c in provider() if c not in coins)
         return coins
 
@@ -145,7 +159,7 @@ class Core:
         if self.poller is None:
             return
         await self.poller.poll_once()
-        for listener in self.market_listeners:
+        for listener in self.hooks.after_poll:
             try:
                 await listener()
             except Exception:  # one failing listener must not stop the others or the job
@@ -153,7 +167,7 @@ class Core:
 
     async def flush(self) -> int:
         """Commit buffered events; a failure is logged in one line and retried next time."""
-        if not self.ingestor.pending:
+        if self.ingestor is None or not self.ingestor.pending:
             return 0
         try:
             return await self.ingestor.flush()

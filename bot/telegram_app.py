@@ -20,7 +20,7 @@ from bot.alerts.funding import FanoutSink, FundingAlerts
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.clock import now_ms
-from bot.core import Core
+from bot.core import Core, FeedHooks
 from bot.notify.request import describe
 from bot.notify.telegram import Sender
 from handlers import COMMANDS, HandlerDeps, register
@@ -39,6 +39,20 @@ class TelegramParts:
     engine: AlertEngine
     sender: Sender
     funding: FundingAlerts
+
+    def hooks(self) -> FeedHooks:
+        """What the feeds drive: an alert tick after each commit, funding alerts after each
+        market poll, and the watched coins' open interest."""
+        return FeedHooks(
+            on_commit=(self.engine.poke,),
+            after_poll=(self.funding.on_poll,),
+            focus=(self.watched_coins,),
+        )
+
+    def watched_coins(self) -> set[str]:
+        """Coins some rule watches."""
+        totals_needed = self.engine.evaluator.keys()  # (coin or None, window) per rule
+        return {coin for coin, _window in totals_needed if coin}
 
     async def prepare(self) -> None:
         """Before Telegram answers: load the rules, so that alerts raised while it is away
@@ -99,14 +113,6 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
     )
     funding = FundingAlerts(core.dbt, core.market, sender, now_ms=now_ms)
     chats.attach(FanoutSink(engine, funding))
-    core.ingestor.listeners.append(engine.poke)
-    core.market_listeners.append(funding.on_poll)
-
-    def watched_coins() -> set[str]:
-        totals_needed = engine.evaluator.keys()  # (coin or None, window) per distinct rule
-        return {coin for coin, _window in totals_needed if coin}
-
-    core.focus_providers.append(watched_coins)
     register(
         app,
         HandlerDeps(
