@@ -43,6 +43,7 @@ from bot.chats import ChatService
 from bot.domain import MINUTE_MS
 from bot.notify.request import bot_api_requests
 from bot.notify.telegram import RetryPolicy, Sender
+from bot.notify.telegram_render import render_html
 from bot.totals.index import TotalsIndex
 from storage import outbox
 from storage.db import DbThread
@@ -124,10 +125,10 @@ async def soak(
     stored = await dbt.run(outbox.get, [r.id for r in rows])
     await dbt.close()
     copies = Counter(sent)
-    expected = {(r.chat_id, r.text) for r in rows}
+    expected = {(r.chat_id, render_html(r)) for r in rows}
     in_order = all(
         _first_order(
-            [t for chat, t in sent if chat == c], [r.text for r in rows if r.chat_id == c]
+            [t for chat, t in sent if chat == c], [render_html(r) for r in rows if r.chat_id == c]
         )
         for c in recipients
     )

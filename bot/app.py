@@ -29,6 +29,7 @@ from bot.core import Core, FeedHooks
 from bot.domain import WINDOWS
 from bot.ingest.backoff import BackoffPolicy
 from bot.market.context import MarketContext
+from bot.notify.console import ConsoleChannel
 from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
 from bot.notify.request import bot_api_requests
 from bot.notify.startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
@@ -169,7 +170,7 @@ def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: C
     alerts = ConsoleAlerts(
         core.settings.default_rules,
         service.totals,
-        lambda text: print(text, "", sep="\n", flush=True),
+        ConsoleChannel(lambda text: print(text, "", sep="\n", flush=True)).deliver,
         context,
     )
     alerts.prime(now_ms())

@@ -22,8 +22,12 @@ FAILED: Final = "failed"
 UNFINISHED: Final = (PENDING, SENDING)
 
 _COLUMNS: Final = (
-    "id, chat_id, text, kind, created_ms, status, attempts, next_try_ms, sent_ms, reason"
+    "id, chat_id, text, kind, created_ms, status, attempts, next_try_ms, sent_ms, reason,"
+    " body, channel, address"
 )
+# A row and its notice (stored once per fan-out; rows from before notices have none).
+_FROM: Final = "outbox LEFT JOIN notices USING (notice_id)"
+TELEGRAM: Final = "telegram"
 
 
 @dataclass(slots=True)
@@ -44,6 +48,9 @@ class OutboxRow:
     next_try_ms: int = 0
     sent_ms: int | None = None
     reason: str | None = None
+    notice: str | None = None  # the alert as JSON, rendered at send time (None: send text)
+    channel: str = TELEGRAM
+    address: str | None = None  # for channels not addressed by chat id
 
     @property
     def finished(self) -> bool:
@@ -52,15 +59,20 @@ class OutboxRow:
 
 
 class NewMessage(NamedTuple):
-    """A message to queue: who gets it, its HTML text, and what kind it is (alert, ...)."""
+    """A message to queue: who gets it, its HTML text (or ``""`` with a ``notice``), what
+    kind it is (alert, ...), the notice's JSON, and the channel and address it goes to."""
 
     chat_id: int
     text: str
     kind: str = "alert"
+    notice: str | None = None
+    channel: str = TELEGRAM
+    address: str | None = None
 
 
 def _row(r: Sequence[Any]) -> OutboxRow:
-    id_, chat_id, text, kind, created, status, attempts, next_try, sent, reason = r
+    id_, chat_id, text, kind, created, status, attempts, next_try, sent, reason = r[:10]
+    notice, channel, address = r[10:]
     return OutboxRow(
         id=int(id_),
         chat_id=int(chat_id),
@@ -72,6 +84,9 @@ def _row(r: Sequence[Any]) -> OutboxRow:
         next_try_ms=int(next_try),
         sent_ms=None if sent is None else int(sent),
         reason=None if reason is None else str(reason),
+        notice=None if notice is None else str(notice),
+        channel=str(channel),
+        address=None if address is None else str(address),
     )
 
 
@@ -86,14 +101,50 @@ def add(db: Database, messages: Iterable[NewMessage], now_ms: int) -> list[Outbo
         # are ours, and executemany stays fast for a 10,000-chat fan-out.
         (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()
         rows = [
-            OutboxRow(id=top + i, chat_id=m.chat_id, text=m.text, kind=m.kind, created_ms=now_ms)
+            OutboxRow(
+                id=top + i,
+                chat_id=m.chat_id,
+                text=m.text,
+                kind=m.kind,
+                created_ms=now_ms,
+                notice=m.notice,
+                channel=m.channel,
+                address=m.address,
+            )
             for i, m in enumerate(messages, start=1)
         ]
+        notice_ids = _store_notices(db, [r.notice for r in rows])
         db.conn.executemany(
-            "INSERT INTO outbox (id, chat_id, text, kind, created_ms) VALUES (?, ?, ?, ?, ?)",
-            [(r.id, r.chat_id, r.text, r.kind, r.created_ms) for r in rows],
+            "INSERT INTO outbox (id, chat_id, text, kind, created_ms, notice_id, channel,"
+            " address) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.id,
+                    r.chat_id,
+                    r.text,
+                    r.kind,
+                    r.created_ms,
+                    None if r.notice is None else notice_ids[r.notice],
+                    r.channel,
+                    r.address,
+                )
+                for r in rows
+            ],
         )
     return rows
+
+
+def _store_notices(db: Database, bodies: Iterable[str | None]) -> dict[str, int]:
+    """Store each distinct notice once; returns body -> its id (in the caller's transaction)."""
+    distinct = list(dict.fromkeys(b for b in bodies if b is not None))
+    if not distinct:
+        return {}
+    (top,) = db.execute("SELECT COALESCE(MAX(notice_id), 0) FROM notices").fetchone()
+    ids = {body: top + i for i, body in enumerate(distinct, start=1)}
+    db.conn.executemany(
+        "INSERT INTO notices (notice_id, body) VALUES (?, ?)", [(i, b) for b, i in ids.items()]
+    )
+    return ids
 
 
 def update(db: Database, rows: Iterable[OutboxRow]) -> int:
@@ -117,7 +168,7 @@ def update(db: Database, rows: Iterable[OutboxRow]) -> int:
 def unfinished(db: Database) -> list[OutboxRow]:
     """Rows still ``pending`` or ``sending``, oldest first (what a start must send)."""
     rows = db.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE status IN ('pending', 'sending') ORDER BY id"
     ).fetchall()
     return [_row(r) for r in rows]
 
@@ -132,7 +183,7 @@ def get(db: Database, ids: Iterable[int]) -> list[OutboxRow]:
         out += [
             _row(r)
             for r in db.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE id IN ({marks}) ORDER BY id", part
+                f"SELECT {_COLUMNS} FROM {_FROM} WHERE id IN ({marks}) ORDER BY id", part
             ).fetchall()
         ]
     return out
@@ -141,7 +192,7 @@ def get(db: Database, ids: Iterable[int]) -> list[OutboxRow]:
 def rows_for(db: Database, chat_id: int) -> list[OutboxRow]:
     """Every row addressed to ``chat_id``, by id."""
     rows = db.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE chat_id = ? ORDER BY id", (chat_id,)
     ).fetchall()
     return [_row(r) for r in rows]
 
@@ -182,4 +233,12 @@ def prune(db: Database, before_ms: int, limit: int = PRUNE_CHUNK) -> int:
             " AND created_ms < ? AND status IN ('sent', 'failed') ORDER BY id LIMIT ?)",
             (bound, before_ms, limit),
         )
-        return int(cursor.rowcount)
+        deleted = int(cursor.rowcount)
+        # Notice ids grow with row ids: every notice before the first one a remaining row
+        # uses is no one's any more (found walking the rows by id, no index needed).
+        db.execute(
+            "DELETE FROM notices WHERE notice_id < COALESCE((SELECT notice_id FROM outbox"
+            " WHERE notice_id IS NOT NULL ORDER BY id LIMIT 1),"
+            " (SELECT MAX(notice_id) + 1 FROM notices))"
+        )
+        return deleted

@@ -266,3 +266,21 @@ def m006_runs(db: Database) -> None:
     db.execute("CREATE INDEX runs_end ON runs (end_ms)")
     # Intervals written before this migration were all closed or abandoned by now.
     db.execute("ALTER TABLE source_uptime ADD COLUMN closed INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS()
+def m007_outbox_notices(db: Database) -> None:
+    """Outbox rows hold the alert as data and say where it goes; channels render it.
+
+    A notice (``bot.alerts.notice``, JSON) is stored once in ``notices`` and shared by
+    every row of its fan-out (10,000 copies of a notice cost the alert tick ten times its
+    commit); the channel renders it when it sends. Rows written before this migration
+    keep only ``text`` and are sent as that text. ``channel`` names the channel (every
+    older row was Telegram's); ``address`` is the destination within it for channels
+    whose address is not a chat id (Telegram's is ``chat_id``, which a group's migration
+    rewrites).
+    """
+    db.execute("CREATE TABLE notices (notice_id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    db.execute("ALTER TABLE outbox ADD COLUMN notice_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram'")
+    db.execute("ALTER TABLE outbox ADD COLUMN address TEXT")

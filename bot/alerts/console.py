@@ -5,9 +5,10 @@ evaluated for the console alone, with the same fire / escalate / re-arm state ma
 state lives in memory: at start-up it is primed from the current totals, so a restart does
 not print again an alert for a level that was already reached.
 
-The text is the Telegram alert's own content (``bot.text.alert.alert_lines``) rendered
-without markup, market context included when a lookup is given: the console and the
-chats state the same facts in the same words.
+Each alert is a notice (``bot.alerts.notice``), market context included when a lookup is
+given, handed to ``deliver``: the console channel (``bot.notify.console``) renders it as
+the Telegram alert's own lines without markup, so the console and the chats state the
+same facts in the same words.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from bot.alerts.notice import LiquidationNotice
 from bot.alerts.rules import Evaluator, Fire, multiple_reached
 from bot.domain import WINDOWS, RuleSpec, RuleState, TotalsKey
 from bot.market.context import MarketContext
-from bot.text.alert import alert_text
 from bot.totals.result import Totals
 
 log = logging.getLogger(__name__)
@@ -31,17 +32,17 @@ Printable = tuple[RuleSpec, Fire, Totals, Totals]
 
 
 class ConsoleAlerts:
-    """Evaluates the default rules against ``query`` and hands alert texts to ``emit``."""
+    """Evaluates the default rules against ``query`` and hands notices to ``deliver``."""
 
     def __init__(
         self,
         rules: Mapping[str, float],
         query: Query,
-        emit: Callable[[str], None],
+        deliver: Callable[[LiquidationNotice], None],
         context: ContextLookup | None = None,
     ) -> None:
         self.query = query
-        self.emit = emit
+        self.deliver = deliver
         self.context = context
         self._printing: asyncio.Task[None] | None = None
         self.evaluator = Evaluator()
@@ -62,7 +63,7 @@ class ConsoleAlerts:
         self.evaluator.take_changed()
 
     def tick(self, now_ms: int) -> int:
-        """Evaluate once; print every alert (after its market lookup, in order, when a
+        """Evaluate once; deliver every alert (after its market lookup, in order, when a
         lookup is set); returns how many fired."""
         totals = self._totals()
         values: dict[TotalsKey, float] = {(None, w): t.total_usd for w, t in totals.items()}
@@ -74,7 +75,7 @@ class ConsoleAlerts:
         self.evaluator.take_changed()
         if self.context is None:
             for spec, fire, window_totals, day in batch:
-                self.emit(alert_text(spec, fire, window_totals, day))
+                self.deliver(LiquidationNotice(spec, fire, window_totals, day))
         elif batch:
             # Evaluation stays synchronous (the ingest listener calls it); the lookups are
             # awaited in a task chained to the previous one, so alerts print in order.
@@ -101,6 +102,6 @@ class ConsoleAlerts:
                 log.exception("market context for the console %s alert failed", spec.window)
                 context = None
             try:
-                self.emit(alert_text(spec, fire, window_totals, day, context))
+                self.deliver(LiquidationNotice(spec, fire, window_totals, day, context))
             except Exception:  # a broken stdout must not stop the next alert
                 log.exception("printing the console %s alert failed", spec.window)

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from bot.alerts import rules
 from bot.alerts.liquidations import Outlet, commit_states_and_messages
+from bot.alerts.notice import FundingNotice, to_json
 from bot.chats import (
     RuleSink,
     clear_funding_threshold,
@@ -33,7 +34,6 @@ from bot.chats import (
 from bot.clock import now_ms
 from bot.domain import CoinMarket, RuleSpec, RuleState
 from bot.market.lookup import LiveMarket
-from bot.text.market import format_funding_alert
 from storage import funding_alerts as store
 from storage.db import DbThread
 from storage.funding_alerts import FundingTarget, StateKey
@@ -225,8 +225,8 @@ class FundingAlerts:
             coin = alert.spec.coin
             if not live or coin is None:
                 continue
-            text = format_funding_alert(fresh[coin], alert.fire)
-            messages += [NewMessage(chat_id, text, FUNDING_KIND) for chat_id in live]
+            payload = to_json(FundingNotice(fresh[coin], alert.fire))
+            messages += [NewMessage(chat_id, "", FUNDING_KIND, payload) for chat_id in live]
         return messages
 
     async def _save(self, now: int) -> list[OutboxRow]:

@@ -3,7 +3,8 @@ second, and turns fires into outbox rows.
 
 A tick asks the ``TotalsIndex`` once per distinct window (the market total and every
 coin's total come out of the same answer), lets the grouping ``rules.Evaluator`` decide
-what fired, formats each (rule, fire) once and fans it out to the chats sharing it. The
+what fired, turns each (rule, fire) into one notice (data; the channel renders it when
+it sends) and fans it out to the chats sharing it. The
 new rule states and the messages are committed in ONE transaction, so a restart neither
 repeats an alert (its state is saved) nor loses one (its row is still in the outbox);
 then the sender is handed the rows. Muted chats advance their state but get no message,
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from sqlite_utils import Database
 
 from bot.alerts import rules
+from bot.alerts.notice import LiquidationNotice, to_json
 from bot.clock import now_ms
 from bot.config import Settings
 from bot.domain import WINDOWS
 from bot.market.context import MarketContext
 from bot.market.lookup import MarketHistory, window_context
-from bot.text.alert import format_alert
 from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
 from bot.totals.result import Totals
@@ -316,8 +317,9 @@ class AlertEngine:
             if self.coverage is not None:
                 totals = replace(totals, coverage=await self._coverage(spec.window, totals))
             context = await self._context(spec, totals, now) if self.market is not None else None
-            text = format_alert(spec, alert.fire, totals, totals_of(spec.coin, DAY), context)
-            messages += [NewMessage(chat_id, text, ALERT_KIND) for chat_id in live]
+            day = totals_of(spec.coin, DAY)
+            payload = to_json(LiquidationNotice(spec, alert.fire, totals, day, context))
+            messages += [NewMessage(chat_id, "", ALERT_KIND, payload) for chat_id in live]
         return messages
 
     async def _context(

@@ -30,11 +30,13 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.alerts.notice import NoticeError
 from bot.clock import now_ms
 from bot.ingest.backoff import Backoff
 from bot.notify.policy import RetryPolicy, SenderStats, retry_after_seconds
 from bot.notify.request import describe
 from bot.notify.send_queue import ChatQueue, Pacing, SendQueue
+from bot.notify.telegram_render import HtmlRenderer
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, PENDING, SENDING, SENT, NewMessage, OutboxRow
@@ -92,6 +94,7 @@ class Sender:
         # Ids finished lately (insertion-ordered, bounded): a row pushed again after it was
         # sent is not sent twice.
         self._done: dict[int, None] = {}
+        self._html = HtmlRenderer()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._unsaved: dict[int, OutboxRow] = {}
         self._saving = False
@@ -226,7 +229,7 @@ class Sender:
         try:
             await self._bot.send_message(
                 chat_id=row.chat_id,
-                text=row.text,
+                text=self._html.render(row),  # the notice rendered now, just before sending
                 parse_mode=ParseMode.HTML,
                 link_preview_options=_NO_PREVIEW,
                 read_timeout=self.retry.read_timeout_s,
@@ -250,6 +253,8 @@ class Sender:
             self._retry_later(chat, row, self._describe(exc))
         except TelegramError as exc:  # InvalidToken, Conflict, ...: retrying cannot help
             self._fail(row, self._describe(exc))
+        except NoticeError as exc:  # a stored notice this version cannot read: never sendable
+            self._fail(row, str(exc))
         except Exception as exc:  # a bug must not kill the sender or lose the row silently
             log.exception("sending outbox message %d failed unexpectedly", row.id)
             self._fail(row, f"{type(exc).__name__}: {self._scrub(str(exc))}")

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.domain import HOUR_MS, MINUTE_MS, Liquidation, MarketSnapshot
 from bot.ingest.aggregate import bucket_deltas
 from bot.market.state import MarketState
+from bot.notify.telegram_render import render_html
 from bot.totals.index import TotalsIndex
 from storage.db import DbThread
 from tests.fakes.market_figures import apply_poll, pct, snap, store_poll
@@ -68,8 +69,8 @@ async def test_alert_carries_the_context_line_from_known_moves(dbt: DbThread) ->
     engine, _ = await engine_with(dbt, market, index)
 
     (row,) = await engine.tick()
-    check_telegram_html(row.text)
-    lines = row.text.split("\n")
+    check_telegram_html(render_html(row))
+    lines = render_html(row).split("\n")
     assert lines[0] == "🚨 $343M liquidated in 1h"
     price = Decimal(95_800) / Decimal(100_000) * 100 - 100
     oi = Decimal("5.634e9") / Decimal("6.0e9") * 100 - 100
@@ -103,8 +104,8 @@ async def test_coin_alert_says_when_figures_are_missing_or_stale(dbt: DbThread) 
     await service.remove_threshold(1, "1h")
     await service.set_watch(1, "BTC", 50 * M, "1h")
     (row,) = await engine.tick()
-    check_telegram_html(row.text)
-    lines = row.text.split("\n")
+    check_telegram_html(render_html(row))
+    lines = render_html(row).split("\n")
     assert lines[0] == "🚨 BTC: $60M liquidated in 1h"
     assert "BTC: funding/OI data missing or stale" in lines
     assert "📈 Short squeeze: shorts 100% of $60M; funding/OI data missing or stale" in lines
@@ -116,8 +117,8 @@ async def test_without_market_the_alert_is_unchanged(dbt: DbThread) -> None:
     engine, _ = await engine_with(dbt, None, index)
     (row,) = await engine.tick()
     # No prices were looked up: the reading makes no claim about them.
-    assert row.text.split("\n")[-3] == "📉 Long squeeze: longs were 100% of it."
-    assert "funding" not in row.text
+    assert render_html(row).split("\n")[-3] == "📉 Long squeeze: longs were 100% of it."
+    assert "funding" not in render_html(row)
 
 
 async def test_fresh_install_compares_with_the_first_poll_inside_the_window(
@@ -138,8 +139,8 @@ async def test_fresh_install_compares_with_the_first_poll_inside_the_window(
     engine, _ = await engine_with(dbt, market, index)
 
     (row,) = await engine.tick()
-    check_telegram_html(row.text)
-    lines = row.text.split("\n")
+    check_telegram_html(render_html(row))
+    lines = render_html(row).split("\n")
     at = dtm.datetime.fromtimestamp(first / 1000, dtm.UTC).strftime("%H:%M UTC")
     oi = pct(Decimal("5.634e9") / Decimal("6.0e9") * 100 - 100, 1)
     assert "Longs $119.5M (&gt;99%) · Shorts $500K (&lt;1%) · 2 liquidations" in lines
@@ -152,4 +153,4 @@ async def test_fresh_install_compares_with_the_first_poll_inside_the_window(
         f" funding was −0.012%/8h at {at} (negative: shorts were paying longs),"
         f" now −0.012%/8h; open interest {oi} since {at} (deleveraging)"
     )
-    assert "missing" not in row.text and "crowded shorts" not in row.text
+    assert "missing" not in render_html(row) and "crowded shorts" not in render_html(row)

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.domain import HOUR_MS, MINUTE_MS, Liquidation
 from bot.ingest.aggregate import bucket_deltas
 from bot.notify.telegram import Sender
+from bot.notify.telegram_render import render_html
 from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
 from storage import chats, outbox
@@ -67,7 +68,7 @@ def sent_to(rows: list[OutboxRow]) -> list[int]:
 
 
 def headlines(rows: list[OutboxRow]) -> set[str]:
-    return {r.text.split("\n")[0] for r in rows}
+    return {render_html(r).split("\n")[0] for r in rows}
 
 
 async def stored_level(dbt: DbThread, chat_id: int, window: str, coin: str = "") -> int:
@@ -88,10 +89,10 @@ async def test_fires_at_threshold_escalates_at_doublings_and_never_repeats(
     first = await engine.tick()
     assert sent_to(first) == [1]
     assert first[0].kind == "alert" and first[0].status == "pending"
-    lines = first[0].text.split("\n")
+    lines = render_html(first[0]).split("\n")
     assert lines[:2] == ["🚨 $100M liquidated in 1h", "Crossed your $100M threshold."]
     assert "Longs $99M (99%) · Shorts $1M (1%) · 2 liquidations" in lines
-    check_telegram_html(first[0].text)
+    check_telegram_html(render_html(first[0]))
     assert await stored_level(dbt, 1, "1h") == 1  # committed with the row
     assert await engine.tick() == []  # still above: no repeat
 
@@ -100,10 +101,10 @@ async def test_fires_at_threshold_escalates_at_doublings_and_never_repeats(
     liq(index, 0.1 * M, T0 + 7 * MINUTE_MS)
     second = await engine.tick()
     assert headlines(second) == {"🚨 $200M liquidated in 1h"}
-    assert "⏫ Escalation: now 2× your $100M threshold." in second[0].text
+    assert "⏫ Escalation: now 2× your $100M threshold." in render_html(second[0])
     liq(index, 500 * M, T0 + 8 * MINUTE_MS)
     third = await engine.tick()  # 700M: one escalation to 4x, not one per doubling
-    assert len(third) == 1 and "now 4× your $100M threshold" in third[0].text
+    assert len(third) == 1 and "now 4× your $100M threshold" in render_html(third[0])
     assert await stored_level(dbt, 1, "1h") == 4
     assert await dbt.run(outbox.unfinished) == first + second + third
 
@@ -198,15 +199,15 @@ async def test_coin_watch_reads_the_coin_total_and_rule_changes_apply(
     assert await engine.tick() == []  # BTC 15M < 20M though the market is at 55M
     liq(index, 6 * M, T0 + 1 * MINUTE_MS, coin="BTC", venue="okx", side="short")
     (row,) = await engine.tick()
-    assert row.text.startswith("🚨 BTC: $21M liquidated in 1h")
-    assert "Venues: Binance $15M · OKX $6M" in row.text
-    assert "24h BTC: $21M, longs 71%" in row.text
+    assert render_html(row).startswith("🚨 BTC: $21M liquidated in 1h")
+    assert "Venues: Binance $15M · OKX $6M" in render_html(row)
+    assert "24h BTC: $21M, longs 71%" in render_html(row)
 
     # A threshold set while the total is already above it fires at the next tick.
     await service.set_threshold(5, "1h", 50 * M)
     (market,) = await engine.tick()
-    assert market.text.startswith("🚨 $61M liquidated in 1h")
-    assert "Top coins: ETH $40M · BTC $21M" in market.text
+    assert render_html(market).startswith("🚨 $61M liquidated in 1h")
+    assert "Top coins: ETH $40M · BTC $21M" in render_html(market)
     # /unwatch, /stop: nothing more.
     await service.remove_watch(5, "BTC")
     await service.unsubscribe(5)
@@ -245,7 +246,7 @@ async def test_coverage_note_from_the_provider(
     clock.now = T0 + 90_000
     (row,) = await engine.tick()
     assert asked == [(HOUR_MS, T0 + 2 * MINUTE_MS)]
-    assert row.text.endswith(
+    assert render_html(row).endswith(
         "<i>Binance publishes samples; Bybit all. Bybit was down 4m of this window.</i>"
     )
 
@@ -278,13 +279,13 @@ async def test_a_venue_down_for_long_is_named_at_the_top_of_the_alert(
     liq(index, 100 * M, T0 + 1 * MINUTE_MS)
     clock.now = T0 + 90_000
     (row,) = await engine.tick()
-    lines = row.text.split("\n")
+    lines = render_html(row).split("\n")
     assert lines[0] == "⚠️ OKX down for 12m: figures below exclude it"
     assert lines[1].startswith("🚨 $100M liquidated in 1h")
     assert lines[-1] == (
         "<i>OKX publishes samples; Bybit all. OKX was down 12m (still down) of this window.</i>"
     )
-    check_telegram_html(row.text)
+    check_telegram_html(render_html(row))
 
 
 async def test_no_data_at_all_is_not_a_drop_below_threshold(
@@ -320,7 +321,7 @@ async def test_alert_reaches_every_subscriber_through_the_sender(
             await sender.drain()
         await sender.stop()
     assert sorted(m.chat_id for m in fake.sent) == sorted(recipients)
-    assert {m.text for m in fake.sent} == {rows[0].text}
-    assert "📈 Short squeeze: shorts were 100% of it" in rows[0].text
+    assert {m.text for m in fake.sent} == {render_html(rows[0])}
+    assert "📈 Short squeeze: shorts were 100% of it" in render_html(rows[0])
     assert fake.limit_violations == 0 and fake.html_violations == []
     assert {r.status for r in await dbt.run(outbox.get, [r.id for r in rows])} == {"sent"}

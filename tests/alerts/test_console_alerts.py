@@ -12,6 +12,7 @@ from bot.domain import MINUTE_MS, WINDOWS, BucketDelta, RuleSpec
 from bot.market.context import MarketContext
 from bot.market.lookup import window_context
 from bot.market.state import MarketState
+from bot.notify.console import ConsoleChannel
 from bot.text.alert import format_alert
 from bot.totals.index import TotalsIndex
 from bot.totals.result import Totals
@@ -28,7 +29,9 @@ def add(index: TotalsIndex, minute: int, usd: float, side: str = "long") -> None
 
 def console(index: TotalsIndex, now: list[int], out: list[str]) -> ConsoleAlerts:
     rules = {"1h": 100e6, "24h": 1e9}
-    return ConsoleAlerts(rules, lambda w: index.query(w, now_ms=now[0]), out.append)
+    return ConsoleAlerts(
+        rules, lambda w: index.query(w, now_ms=now[0]), ConsoleChannel(out.append).deliver
+    )
 
 
 def test_fires_once_escalates_and_a_restart_does_not_repeat() -> None:
@@ -90,7 +93,10 @@ async def test_console_alert_carries_the_same_market_context_as_telegram(dbt: Db
         return window_context(market, totals, at, spec.coin)
 
     alerts = ConsoleAlerts(
-        {"1h": 100e6}, lambda w: index.query(w, now_ms=now[0]), out.append, lookup
+        {"1h": 100e6},
+        lambda w: index.query(w, now_ms=now[0]),
+        ConsoleChannel(out.append).deliver,
+        lookup,
     )
     alerts.prime(now[0])
     add(index, 1, 120e6)
@@ -122,7 +128,10 @@ async def test_a_failing_market_lookup_still_prints_the_alert(
         raise OSError("database is locked")
 
     alerts = ConsoleAlerts(
-        {"1h": 100e6}, lambda w: index.query(w, now_ms=now[0]), out.append, broken
+        {"1h": 100e6},
+        lambda w: index.query(w, now_ms=now[0]),
+        ConsoleChannel(out.append).deliver,
+        broken,
     )
     alerts.prime(now[0])
     add(index, 1, 120e6)

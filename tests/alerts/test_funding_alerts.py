@@ -14,6 +14,7 @@ from bot.alerts.funding import FanoutSink, FundingAlerts
 from bot.chats import ChatService, NotSubscribed
 from bot.domain import HOUR_MS, MINUTE_MS
 from bot.market.state import MarketState
+from bot.notify.telegram_render import render_html
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import OutboxRow
@@ -71,7 +72,7 @@ def poll(market: MarketState, clock: Clock, **rates: float) -> None:
 
 
 def to(rows: list[OutboxRow]) -> list[tuple[int, str]]:
-    return sorted((r.chat_id, r.text.split("\n")[0]) for r in rows)
+    return sorted((r.chat_id, render_html(r).split("\n")[0]) for r in rows)
 
 
 async def subscribed(service: ChatService, dbt: DbThread, clock: Clock, *chat_ids: int) -> None:
@@ -88,9 +89,9 @@ async def test_fires_escalates_never_repeats_and_rearms_below_80_percent(
     assert await engine.on_poll() == []
     poll(market, clock, BTC=0.0012)
     (first,) = await engine.on_poll()
-    check_telegram_html(first.text)
+    check_telegram_html(render_html(first))
     assert first.kind == "funding" and first.chat_id == 1
-    assert first.text.split("\n") == [
+    assert render_html(first).split("\n") == [
         "💸 BTC funding +0.1200%/8h (APR +131.40%)",
         "Crossed your ±0.1000%/8h funding alert.",
         "OI-weighted 8h equivalent: longs pay shorts · open interest $5B",
@@ -100,7 +101,7 @@ async def test_fires_escalates_never_repeats_and_rearms_below_80_percent(
     assert await engine.on_poll() == []  # still above, not yet 2x: no repeat
     poll(market, clock, BTC=0.0021)
     (second,) = await engine.on_poll()
-    assert second.text.split("\n")[:2] == [
+    assert render_html(second).split("\n")[:2] == [
         "💸 BTC funding +0.2100%/8h (APR +229.95%)",
         "⏫ Escalation: now 2× your ±0.1000%/8h funding alert.",
     ]
@@ -121,7 +122,7 @@ async def test_negative_funding_uses_the_magnitude_and_shows_the_sign(
     await subscribed(service, dbt, clock, 1)
     poll(market, clock, ETH=-0.0025)
     (row,) = await engine.on_poll()
-    lines = row.text.split("\n")
+    lines = render_html(row).split("\n")
     assert lines[0] == "💸 ETH funding −0.2500%/8h (APR −273.75%)"
     assert lines[1] == "Crossed your ±0.1000%/8h funding alert, already 2× over."
     assert lines[2].startswith("OI-weighted 8h equivalent: shorts pay longs")
@@ -140,7 +141,9 @@ async def test_top_coins_and_each_chats_watched_coins_only(
         (2, "💸 ETH funding +0.1500%/8h (APR +164.25%)"),
         (2, "💸 XYZ funding +0.2000%/8h (APR +219.00%)"),
     ]
-    assert rows[0].text == rows[1].text  # one text per (coin, fire), shared by the chats
+    assert render_html(rows[0]) == render_html(
+        rows[1]
+    )  # one text per (coin, fire), shared by the chats
 
 
 async def test_muted_and_stopped_chats_get_nothing_and_no_backlog(
@@ -179,7 +182,7 @@ async def test_restart_never_repeats_and_settings_changes_take_effect(
         (1, "💸 BTC funding +0.1200%/8h (APR +131.40%)"),
         (2, "💸 BTC funding +0.1200%/8h (APR +131.40%)"),
     ]
-    assert "already 2× over" in rows[1].text and "±0.0600%/8h" in rows[1].text
+    assert "already 2× over" in render_html(rows[1]) and "±0.0600%/8h" in render_html(rows[1])
     assert await funding_alerts.clear_threshold(dbt, 2) == 0.0006
     poll(market, clock, BTC=0.0030)
     assert [r.chat_id for r in await again.on_poll()] == [1]

@@ -85,3 +85,22 @@ def test_prune_keeps_unfinished_rows_whatever_their_age(db: Database) -> None:
     )
     assert outbox.prune(db, 2_000) == 2
     assert [r.id for r in outbox.get(db, range(1, 10))] == [old[2].id, old[3].id, new[0].id]
+
+
+def test_a_notice_is_stored_once_per_fan_out_and_pruned_with_its_rows(db: Database) -> None:
+    fan_out = [NewMessage(c, "", "alert", '{"kind":"x","n":1}') for c in range(1, 4)]
+    rows = outbox.add(db, [*fan_out, NewMessage(9, "text only")], 1_000)
+    later = outbox.add(db, [NewMessage(5, "", "alert", '{"kind":"x","n":2}')], 5_000)
+    assert db.execute("SELECT COUNT(*) FROM notices").fetchone() == (2,)
+    assert [r.notice for r in outbox.get(db, [r.id for r in rows + later])] == [
+        '{"kind":"x","n":1}',
+        '{"kind":"x","n":1}',
+        '{"kind":"x","n":1}',
+        None,
+        '{"kind":"x","n":2}',
+    ]
+    assert {(r.channel, r.address) for r in rows} == {("telegram", None)}
+    outbox.update(db, [replace(r, status="sent") for r in rows])
+    assert outbox.prune(db, 2_000) == 4
+    assert [r.notice for r in outbox.unfinished(db)] == ['{"kind":"x","n":2}']
+    assert db.execute("SELECT body FROM notices").fetchall() == [('{"kind":"x","n":2}',)]
