@@ -19,50 +19,30 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from bench.fakes.bot_api_faults import SENDS, Faults
 from bench.fakes.bot_api_shapes import (
+    ApiCall,
     ApiError,
+    SentMessage,
     api_error,
     callback_query_json,
     chat_member,
     chat_type_of,
     coerce_params,
     command_entities,
+    default_user,
     my_chat_member_json,
+    update_kind,
 )
 from bench.fakes.bot_api_wire import WireFault, nginx_page
 from bench.fakes.flood import FloodLimits, Violation
 from bench.fakes.telegram_html import MAX_TEXT, check_telegram_html, html_error
 
 __all__ = ["ApiCall", "FakeBotApi", "SentMessage", "Violation", "check_telegram_html"]
-
-
-@dataclass(frozen=True, slots=True)
-class ApiCall:
-    """One request as received: method name as sent, decoded params, status answered."""
-
-    method: str
-    params: dict[str, Any]
-    at: float
-    status: int
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """A message the fake accepted."""
-
-    chat_id: int | str
-    text: str | None
-    parse_mode: str | None
-    at: float
-    message_id: int
-    method: str
-    params: dict[str, Any] = field(repr=False)
 
 
 class FakeBotApi:
@@ -166,7 +146,7 @@ class FakeBotApi:
         negative: group). ``user_id`` defaults to the chat id in a private chat.
         """
         kind = chat_type or chat_type_of(chat_id)
-        user = self._user(user_id if user_id is not None else _default_user(chat_id), first_name)
+        user = self._user(user_id if user_id is not None else default_user(chat_id), first_name)
         if username:
             user["username"] = username
         chat = self._chat(chat_id, kind, title=title, first_name=first_name)
@@ -191,7 +171,7 @@ class FakeBotApi:
         self, chat_id: int, data: str, *, user_id: int | None = None, message_id: int = 1
     ) -> int:
         """Queue an inline-button press on message ``message_id`` in ``chat_id``."""
-        user = self._user(user_id if user_id is not None else _default_user(chat_id), "Trader")
+        user = self._user(user_id if user_id is not None else default_user(chat_id), "Trader")
         chat = self._chat(chat_id, chat_type_of(chat_id))
         query = callback_query_json(
             f"cq{self._next_update_id}", user, chat, data, message_id, self.bot_user
@@ -200,7 +180,7 @@ class FakeBotApi:
 
     def push_bot_status(self, chat_id: int, status: str, *, user_id: int | None = None) -> int:
         """Queue a ``my_chat_member`` update: the bot became ``kicked`` (blocked), ``member``…"""
-        user = self._user(user_id if user_id is not None else _default_user(chat_id), "Trader")
+        user = self._user(user_id if user_id is not None else default_user(chat_id), "Trader")
         chat = self._chat(chat_id, chat_type_of(chat_id))
         update = my_chat_member_json(chat, user, self.bot_user, status)
         return self.push_update({"my_chat_member": update})
@@ -329,7 +309,7 @@ class FakeBotApi:
         deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
         while True:
             self._activity.clear()
-            pending = [u for u in self._updates if allowed is None or _kind(u) in allowed]
+            pending = [u for u in self._updates if allowed is None or update_kind(u) in allowed]
             remaining = deadline - asyncio.get_running_loop().time()
             if pending or self._closing or remaining <= 0:
                 return pending[:limit]
@@ -404,11 +384,3 @@ class FakeBotApi:
     def _member_json(self, chat_id: Any, user_id: int) -> dict[str, Any]:
         status = self._members.get((chat_id, user_id), "member")
         return chat_member(status, self._user(user_id, "Trader"))
-
-
-def _default_user(chat_id: int) -> int:
-    return chat_id if chat_id > 0 else 1000
-
-
-def _kind(update: dict[str, Any]) -> str:
-    return next(k for k in update if k != "update_id")

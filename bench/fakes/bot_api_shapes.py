@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 # Form bodies carry every value as a string; these are decoded back to their JSON types.
@@ -164,3 +165,36 @@ def _int_or_str(value: str) -> int | str:
         return int(value)
     except ValueError:
         return value  # "@channelusername"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """One request as received: method name as sent, decoded params, status answered."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the fake accepted."""
+
+    chat_id: int | str
+    text: str | None
+    parse_mode: str | None
+    at: float
+    message_id: int
+    method: str
+    params: dict[str, Any] = field(repr=False)
+
+
+def default_user(chat_id: int) -> int:
+    """The user a push without one comes from: the private chat's own id, else 1000."""
+    return chat_id if chat_id > 0 else 1000
+
+
+def update_kind(update: dict[str, Any]) -> str:
+    """The update's type (``message``, ``callback_query``, ...)."""
+    return next(k for k in update if k != "update_id")
