@@ -16,7 +16,8 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.alerts.funding import FanoutSink, FundingAlerts
+from bot.alerts.fanout import FanoutSink
+from bot.alerts.funding import FundingAlerts
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.clock import now_ms

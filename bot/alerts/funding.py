@@ -6,7 +6,8 @@ interest plus the chat's watched coins. Each (chat, coin) follows the liquidatio
 semantics through ``rules.Evaluator`` on ``|funding|``: it fires on reaching the threshold,
 escalates at 2×, 4×, 8×, and re-arms below 80 % of it. Like
 ``bot.alerts.liquidations.AlertEngine``, the new states and the outbox rows are committed in
-ONE transaction, then handed to the sender; muted chats advance their state without a message.
+ONE transaction, then handed to the sender, by the one alert pipeline (``bot.alerts.pipeline``);
+muted chats advance their state without a message.
 
 Settings live in SQLite (``storage.funding_alerts``) and are read at each poll, so the
 command handlers only write them; a migrated group is told through :meth:`chat_migrated`.
@@ -17,16 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Final, cast
 
 from sqlite_utils import Database
 
 from bot.alerts import rules
-from bot.alerts.liquidations import Outlet, commit_states_and_messages
-from bot.alerts.notice import FundingNotice, to_json
+from bot.alerts.notice import FundingNotice
+from bot.alerts.pipeline import AlertPipeline, AlertStats, Outlet
 from bot.chats import (
-    RuleSink,
     clear_funding_threshold,
     get_funding_threshold,
     set_funding_threshold,
@@ -37,7 +36,7 @@ from bot.market.lookup import LiveMarket
 from storage import funding_alerts as store
 from storage.db import DbThread
 from storage.funding_alerts import FundingTarget, StateKey
-from storage.outbox import NewMessage, OutboxRow
+from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +52,6 @@ SYNC_BATCH: Final = 2000
 EntryKey = tuple[int, str, str]
 
 
-@dataclass
-class FundingStats:
-    """Counters since start."""
-
-    polls: int = 0
-    alerts: int = 0
-    messages: int = 0
-    muted_skipped: int = 0
-    commit_failures: int = 0
-
-
 def _load(
     db: Database, versions: Mapping[int, int]
 ) -> tuple[list[FundingTarget], dict[StateKey, RuleState]]:
@@ -71,13 +59,6 @@ def _load(
     targets = store.load_targets(db)
     stale = [t.chat_id for t in targets if versions.get(t.chat_id) != t.updated_ms]
     return targets, store.load_states(db, stale) if stale else {}
-
-
-def _commit(
-    db: Database, states: Mapping[StateKey, RuleState], messages: list[NewMessage], now: int
-) -> list[OutboxRow]:
-    # Unwritable rows are left out (logged) rather than blocking the rest: see alerting.
-    return commit_states_and_messages(db, store.save_states, states, messages, now, "funding")
 
 
 # The setting is the chat service's (``bot.chats``); these keep the engine module's calls.
@@ -122,53 +103,91 @@ class FundingAlerts:
     ) -> None:
         self.dbt = dbt
         self.market = market
-        self.sender = sender
+        self.pipeline: AlertPipeline[StateKey] = AlertPipeline(
+            dbt,
+            store.save_states,
+            kind=FUNDING_KIND,
+            what="funding",
+            run_name="poll",
+            sender=sender,
+        )
         self.top_n = top_n
         self.now_ms = now_ms
         self.evaluator = rules.Evaluator()
-        self.stats = FundingStats()
         self._entries: set[EntryKey] = set()
         self._synced: object = None  # what _sync last built the entries from
         self._states: dict[StateKey, RuleState] = {}
         self._versions: dict[int, int] = {}  # chat_id -> updated_ms of the setting loaded
-        self._unsaved_states: dict[StateKey, RuleState] = {}
-        self._unsaved_messages: list[NewMessage] = []
+        self._fresh: dict[str, CoinMarket] = {}  # this poll's coins with fresh funding
+        self._muted: set[int] = set()  # this poll's muted chats
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def stats(self) -> AlertStats:
+        """Counters since start."""
+        return self.pipeline.stats
+
+    @property
+    def sender(self) -> Outlet | None:
+        """Where committed rows go."""
+        return self.pipeline.sender
+
+    @sender.setter
+    def sender(self, sender: Outlet | None) -> None:
+        self.pipeline.sender = sender
 
     async def on_poll(self, now_ms: int | None = None) -> list[OutboxRow]:
         """Evaluate every chat's funding alert on the latest poll; commit states and
         messages; hand the rows to the sender. Returns the rows queued."""
         async with self._lock:
             now = self.now_ms() if now_ms is None else now_ms
-            targets, loaded = await self.dbt.run(_load, dict(self._versions))
-            fresh = {
-                c.coin: c
-                for c in self.market.coins(now)
-                if c.funding_8h is not None and now - c.ts_ms <= self.market.stale_after_ms
-            }
-            self._refresh(targets, loaded)
-            await self._sync(targets, top_by_oi(fresh.values(), self.top_n))
-            values: dict[rules.TotalsKey, float] = {
-                (coin, FUNDING_WINDOW): abs(c.funding_8h or 0.0) for coin, c in fresh.items()
-            }
-            alerts = self.evaluator.tick(values, now)
-            muted = {t.chat_id for t in targets if t.muted(now)}
-            self._unsaved_messages += self._compose(alerts, fresh, muted)
-            for entry, state in self.evaluator.take_changed().items():
-                chat_id, _, coin = cast(EntryKey, entry)
-                key = (chat_id, coin)
-                old = self._states.get(key)
-                # Armed is what a missing row means too: a chat's first poll adds 20+
-                # armed entries, none of them worth a write.
-                if state.level == 0 and (old is None or old.level == 0):
-                    continue
-                self._states[key] = self._unsaved_states[key] = state
-            rows = await self._save(now)
-            self.stats.polls += 1
-        if rows and self.sender is not None:
-            self.sender.push(rows)
-        return rows
+            return await self.pipeline.run(self, now)
+
+    # ----- AlertKind: the parts the pipeline runs ---------------------------------------------
+
+    async def evaluate(self, now: int) -> list[rules.Alert]:
+        """Read the settings, follow the top coins and watched ones, evaluate ``|funding|``."""
+        targets, loaded = await self.dbt.run(_load, dict(self._versions))
+        self._fresh = {
+            c.coin: c
+            for c in self.market.coins(now)
+            if c.funding_8h is not None and now - c.ts_ms <= self.market.stale_after_ms
+        }
+        self._refresh(targets, loaded)
+        await self._sync(targets, top_by_oi(self._fresh.values(), self.top_n))
+        values: dict[rules.TotalsKey, float] = {
+            (coin, FUNDING_WINDOW): abs(c.funding_8h or 0.0) for coin, c in self._fresh.items()
+        }
+        self._muted = {t.chat_id for t in targets if t.muted(now)}
+        return self.evaluator.tick(values, now)
+
+    def recipients(self, alert: rules.Alert) -> list[int]:
+        """The chats of the alert's entries."""
+        return [cast(EntryKey, e)[0] for e in alert.entries]
+
+    def muted(self, chat_id: int, now: int) -> bool:
+        """True when the chat's mute lasted at this poll."""
+        return chat_id in self._muted
+
+    async def notice(self, alert: rules.Alert, now: int) -> FundingNotice | None:
+        """The coin's market at this poll and the fire."""
+        coin = alert.spec.coin
+        return None if coin is None else FundingNotice(self._fresh[coin], alert.fire)
+
+    def changed_states(self) -> dict[StateKey, RuleState]:
+        """The states worth a write: every change but armed entries that were armed."""
+        changed: dict[StateKey, RuleState] = {}
+        for entry, state in self.evaluator.take_changed().items():
+            chat_id, _, coin = cast(EntryKey, entry)
+            key = (chat_id, coin)
+            old = self._states.get(key)
+            # Armed is what a missing row means too: a chat's first poll adds 20+
+            # armed entries, none of them worth a write.
+            if state.level == 0 and (old is None or old.level == 0):
+                continue
+            self._states[key] = changed[key] = state
+        return changed
 
     def _refresh(
         self, targets: Sequence[FundingTarget], loaded: Mapping[StateKey, RuleState]
@@ -213,45 +232,6 @@ class FundingAlerts:
             self.evaluator.set(entry, spec, self._states.get((chat_id, coin)))
         self._entries = set(desired)
 
-    def _compose(
-        self, alerts: Sequence[rules.Alert], fresh: Mapping[str, CoinMarket], muted: set[int]
-    ) -> list[NewMessage]:
-        messages: list[NewMessage] = []
-        for alert in alerts:
-            self.stats.alerts += 1
-            recipients = sorted({cast(EntryKey, e)[0] for e in alert.entries})
-            live = [c for c in recipients if c not in muted]
-            self.stats.muted_skipped += len(recipients) - len(live)
-            coin = alert.spec.coin
-            if not live or coin is None:
-                continue
-            payload = to_json(FundingNotice(fresh[coin], alert.fire))
-            messages += [NewMessage(chat_id, "", FUNDING_KIND, payload) for chat_id in live]
-        return messages
-
-    async def _save(self, now: int) -> list[OutboxRow]:
-        """Commit unsaved states and messages; on failure keep them for the next poll."""
-        if not (self._unsaved_states or self._unsaved_messages):
-            return []
-        states, messages = dict(self._unsaved_states), list(self._unsaved_messages)
-        try:
-            rows = await self.dbt.run(_commit, states, messages, now)
-        except Exception as exc:  # the database is failing: one line, kept for next poll
-            self.stats.commit_failures += 1
-            log.warning(
-                "committing %d funding alert states and %d messages failed (%s: %s);"
-                " retrying next poll",
-                len(states),
-                len(messages),
-                type(exc).__name__,
-                exc,
-            )
-            return []
-        self._unsaved_states.clear()
-        self._unsaved_messages.clear()
-        self.stats.messages += len(rows)
-        return rows
-
     # ----- RuleSink: only migrations matter (settings are re-read at each poll) ----------
 
     async def migrate_chat(self, old_id: int, new_id: int) -> bool:
@@ -285,35 +265,3 @@ class FundingAlerts:
 
     def chat_muted(self, chat_id: int, until_ms: int | None) -> None:
         """``RuleSink``: mutes are re-read at the next poll."""
-
-
-class FanoutSink:
-    """A ``RuleSink`` telling several sinks (the alert engine and the funding alerts)."""
-
-    def __init__(self, *sinks: RuleSink) -> None:
-        self.sinks = sinks
-
-    def rule_set(self, chat_id: int, spec: RuleSpec) -> None:
-        """Tell every sink."""
-        for sink in self.sinks:
-            sink.rule_set(chat_id, spec)
-
-    def rule_removed(self, chat_id: int, coin: str | None, window: str) -> None:
-        """Tell every sink."""
-        for sink in self.sinks:
-            sink.rule_removed(chat_id, coin, window)
-
-    def chat_removed(self, chat_id: int) -> None:
-        """Tell every sink."""
-        for sink in self.sinks:
-            sink.chat_removed(chat_id)
-
-    def chat_muted(self, chat_id: int, until_ms: int | None) -> None:
-        """Tell every sink."""
-        for sink in self.sinks:
-            sink.chat_muted(chat_id, until_ms)
-
-    def chat_migrated(self, old_id: int, new_id: int) -> None:
-        """Tell every sink."""
-        for sink in self.sinks:
-            sink.chat_migrated(old_id, new_id)

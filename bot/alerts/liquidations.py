@@ -3,12 +3,10 @@ second, and turns fires into outbox rows.
 
 A tick asks the ``TotalsIndex`` once per distinct window (the market total and every
 coin's total come out of the same answer), lets the grouping ``rules.Evaluator`` decide
-what fired, turns each (rule, fire) into one notice (data; the channel renders it when
-it sends) and fans it out to the chats sharing it. The
-new rule states and the messages are committed in ONE transaction, so a restart neither
-repeats an alert (its state is saved) nor loses one (its row is still in the outbox);
-then the sender is handed the rows. Muted chats advance their state but get no message,
-so nothing piles up for after the mute.
+what fired, and turns each (rule, fire) into one notice (data; the channel renders it
+when it sends) for the chats sharing it. Mutes, the commit of states and outbox rows in
+ONE transaction, and the push to the sender are the one alert pipeline's
+(``bot.alerts.pipeline``).
 """
 
 from __future__ import annotations
@@ -16,15 +14,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, cast
 
 from sqlite_utils import Database
 
 from bot.alerts import rules
-from bot.alerts.notice import LiquidationNotice, to_json
+from bot.alerts.notice import LiquidationNotice
+from bot.alerts.pipeline import AlertPipeline, AlertStats, Outlet
 from bot.clock import now_ms
 from bot.config import Settings
 from bot.domain import WINDOWS
@@ -33,11 +31,10 @@ from bot.market.lookup import MarketHistory, window_context
 from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
 from bot.totals.result import Totals
-from storage import chats, outbox
+from storage import chats
 from storage.chats import ChatRow, RuleKey, RuleRow
 from storage.db import DbThread
-from storage.outbox import NewMessage, OutboxRow
-from storage.rowwise import unwritable, write_each
+from storage.outbox import OutboxRow
 
 if TYPE_CHECKING:
     from bot.chats import RuleSink
@@ -49,77 +46,11 @@ CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
 """``coverage(window_ms, end_ms)`` -> each venue's coverage of that window (sync or async)."""
 
 DAY = "24h"
-K = TypeVar("K")
 ALERT_KIND = "alert"
-
-
-class Outlet(Protocol):
-    """Where committed outbox rows go (``notify.telegram.Sender``)."""
-
-    def push(self, rows: Iterable[OutboxRow]) -> None:
-        """Queue stored rows for sending."""
-
-
-@dataclass
-class EngineStats:
-    """Counters since start, and the cost of the last tick."""
-
-    ticks: int = 0
-    alerts: int = 0
-    messages: int = 0
-    muted_skipped: int = 0
-    commit_failures: int = 0
-    last_tick_ms: float = 0.0  # the whole tick, commit included
-    last_eval_ms: float = 0.0  # totals queries and rule evaluation only
-    last_eval_cpu_ms: float = 0.0  # the same in process CPU time (robust on a busy host)
 
 
 def _load(db: Database) -> tuple[list[RuleRow], list[ChatRow]]:
     return chats.load_active_rules(db), chats.load_active_chats(db)
-
-
-def commit_states_and_messages(
-    db: Database,
-    save_states: Callable[[Database, Sequence[tuple[K, rules.RuleState]]], object],
-    states: Mapping[K, rules.RuleState],
-    messages: Sequence[NewMessage],
-    now: int,
-    what: str = "alert",
-) -> list[OutboxRow]:
-    """Rule states and the messages they produced, atomically; returns the stored rows.
-
-    A state or message whose values SQLite refuses is left out (logged once per commit)
-    and the rest are written, so one bad row never blocks the rows behind it. A failure
-    of the database itself propagates: the caller keeps the batch and retries.
-    """
-    try:
-        with db.atomic():
-            save_states(db, list(states.items()))
-            return outbox.add(db, messages, now)
-    except Exception as exc:
-        if not unwritable(exc):
-            raise
-    with db.atomic():
-        kept = write_each(db, list(states.items()), save_states)
-        added = write_each(db, messages, lambda d, part: outbox.add(d, part, now))
-    log.error(
-        "%s commit: left out the unwritable rows, %d of %d rule state(s) and %d of %d"
-        " message(s) (%s)",
-        what,
-        len(kept.skipped),
-        len(states),
-        len(added.skipped),
-        len(messages),
-        kept.describe() if kept.skipped else added.describe(),
-    )
-    return [row for rows in added.written for row in rows]
-
-
-def _commit(
-    db: Database, states: Mapping[RuleKey, rules.RuleState], messages: list[NewMessage], now: int
-) -> list[OutboxRow]:
-    """Rule states and the messages they produced, atomically (unwritable rows left out)."""
-    return commit_states_and_messages(db, chats.save_states, states, messages, now)
 
 
 class AlertEngine:
@@ -143,23 +74,37 @@ class AlertEngine:
     ) -> None:
         self.dbt = dbt
         self.index = index
-        self.sender = sender
         self.evaluator = evaluator if evaluator is not None else rules.Evaluator()
         self.now_ms = now_ms
         self.coverage = coverage
         # Funding, open interest and prices around each alert's window (None: no context).
         self.market = market
         self.venues: Sequence[str] | None = settings.exchanges if settings else None
-        self.stats = EngineStats()
+        self.pipeline: AlertPipeline[RuleKey] = AlertPipeline(
+            dbt, chats.save_states, kind=ALERT_KIND, what="alert", run_name="tick", sender=sender
+        )
         self._by_chat: dict[int, set[RuleKey]] = {}
         self._muted: dict[int, int] = {}  # chat_id -> muted until (ms)
         self._lock = asyncio.Lock()
-        # Kept when a commit fails, and committed with the next tick's.
-        self._unsaved_states: dict[Hashable, rules.RuleState] = {}
-        self._unsaved_messages: list[NewMessage] = []
-        self._failing = False  # the last commit failed (log the next failure in one line)
+        # This tick's totals: per window (market-wide), and per (coin, window) asked since.
+        self._window_totals: dict[str, Totals] = {}
+        self._scoped: dict[tuple[str | None, str], Totals] = {}
         self._again = False
         self._poker: asyncio.Task[None] | None = None
+
+    @property
+    def stats(self) -> AlertStats:
+        """Counters since start, and the cost of the last tick."""
+        return self.pipeline.stats
+
+    @property
+    def sender(self) -> Outlet | None:
+        """Where committed rows go."""
+        return self.pipeline.sender
+
+    @sender.setter
+    def sender(self, sender: Outlet | None) -> None:
+        self.pipeline.sender = sender
 
     # ----- start-up -------------------------------------------------------------------------
 
@@ -253,21 +198,45 @@ class AlertEngine:
         """Evaluate every rule at ``now_ms`` (default now); commit states and messages;
         hand the rows to the sender. Returns the rows queued."""
         async with self._lock:
-            started, cpu = time.perf_counter(), time.process_time()
             now = self.now_ms() if now_ms is None else now_ms
-            window_totals: dict[str, Totals] = {}
-            alerts = self._evaluate(now, window_totals)
-            self.stats.last_eval_ms = (time.perf_counter() - started) * 1000
-            self.stats.last_eval_cpu_ms = (time.process_time() - cpu) * 1000
-            messages = await self._compose(alerts, now, window_totals) if alerts else []
-            self._unsaved_states.update(self.evaluator.take_changed())
-            self._unsaved_messages += messages
-            rows = await self._save(now)
-            self.stats.ticks += 1
-            self.stats.last_tick_ms = (time.perf_counter() - started) * 1000
-        if rows and self.sender is not None:
-            self.sender.push(rows)
-        return rows
+            try:
+                return await self.pipeline.run(self, now)
+            finally:
+                self._window_totals, self._scoped = {}, {}  # a tick's totals die with it
+
+    # ----- AlertKind: the parts the pipeline runs ---------------------------------------------
+
+    async def evaluate(self, now: int) -> list[rules.Alert]:
+        """What fired (one index query per window)."""
+        return self._evaluate(now, self._window_totals)
+
+    def recipients(self, alert: rules.Alert) -> list[int]:
+        """The chats of the alert's rules."""
+        return [cast(RuleKey, entry)[0] for entry in alert.entries]
+
+    def changed_states(self) -> dict[RuleKey, rules.RuleState]:
+        """The rule states that changed since the last tick."""
+        return cast(dict[RuleKey, rules.RuleState], self.evaluator.take_changed())
+
+    async def notice(self, alert: rules.Alert, now: int) -> LiquidationNotice:
+        """The alert with its totals, coverage, 24 h context and market around it."""
+        spec = alert.spec
+        totals = self._totals_of(spec.coin, spec.window, now)
+        if self.coverage is not None:
+            totals = replace(totals, coverage=await self._coverage(spec.window, totals))
+        context = await self._context(spec, totals, now) if self.market is not None else None
+        day = self._totals_of(spec.coin, DAY, now)
+        return LiquidationNotice(spec, alert.fire, totals, day, context)
+
+    def _totals_of(self, coin: str | None, window: str, now: int) -> Totals:
+        if coin is None and window in self._window_totals:
+            return self._window_totals[window]
+        found = self._scoped.get((coin, window))
+        if found is None:
+            found = self._scoped[(coin, window)] = self.index.query(
+                WINDOWS[window], now_ms=now, coin=coin, venues=self.venues
+            )
+        return found
 
     def _evaluate(self, now: int, window_totals: dict[str, Totals]) -> list[rules.Alert]:
         """One index query per window, then the evaluator; fills ``window_totals``."""
@@ -288,40 +257,6 @@ class AlertEngine:
                 values[(coin, window)] = share.total_usd if share is not None else 0.0
         return self.evaluator.tick(values, now)
 
-    async def _compose(
-        self, alerts: list[rules.Alert], now: int, window_totals: dict[str, Totals]
-    ) -> list[NewMessage]:
-        """Format each alert once and address it to its chats that are not muted."""
-        messages: list[NewMessage] = []
-        scoped: dict[tuple[str | None, str], Totals] = {}
-
-        def totals_of(coin: str | None, window: str) -> Totals:
-            if coin is None and window in window_totals:
-                return window_totals[window]
-            found = scoped.get((coin, window))
-            if found is None:
-                found = scoped[(coin, window)] = self.index.query(
-                    WINDOWS[window], now_ms=now, coin=coin, venues=self.venues
-                )
-            return found
-
-        for alert in alerts:
-            self.stats.alerts += 1
-            recipients = sorted({cast(RuleKey, entry)[0] for entry in alert.entries})
-            live = [c for c in recipients if not self.muted(c, now)]
-            self.stats.muted_skipped += len(recipients) - len(live)
-            if not live:
-                continue
-            spec = alert.spec
-            totals = totals_of(spec.coin, spec.window)
-            if self.coverage is not None:
-                totals = replace(totals, coverage=await self._coverage(spec.window, totals))
-            context = await self._context(spec, totals, now) if self.market is not None else None
-            day = totals_of(spec.coin, DAY)
-            payload = to_json(LiquidationNotice(spec, alert.fire, totals, day, context))
-            messages += [NewMessage(chat_id, "", ALERT_KIND, payload) for chat_id in live]
-        return messages
-
     async def _context(
         self, spec: rules.RuleSpec, totals: Totals, now: int
     ) -> MarketContext | None:
@@ -341,37 +276,6 @@ class AlertEngine:
         except Exception:  # an alert without its coverage note beats no alert
             log.exception("coverage for the %s alert failed", window)
             return {}
-
-    async def _save(self, now: int) -> list[OutboxRow]:
-        """Commit the unsaved states and messages; on failure keep them for the next tick."""
-        if not (self._unsaved_states or self._unsaved_messages):
-            return []
-        states = dict(self._unsaved_states)
-        messages = list(self._unsaved_messages)
-        try:
-            rows = await self.dbt.run(
-                _commit, cast(dict[RuleKey, rules.RuleState], states), messages, now
-            )
-        except Exception as exc:
-            self.stats.commit_failures += 1
-            # The database itself is failing (unwritable rows never get here): the cause in
-            # one line, first at WARNING and then quieter, until a commit goes through.
-            level = logging.INFO if self._failing else logging.WARNING
-            log.log(
-                level,
-                "committing %d rule states and %d alerts failed (%s: %s); retrying next tick",
-                len(states),
-                len(messages),
-                type(exc).__name__,
-                exc,
-            )
-            self._failing = True
-            return []
-        self._failing = False
-        self._unsaved_states.clear()  # only ticks fill them, and ticks hold the lock
-        self._unsaved_messages.clear()
-        self.stats.messages += len(rows)
-        return rows
 
 
 if TYPE_CHECKING:

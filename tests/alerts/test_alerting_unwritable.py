@@ -122,7 +122,7 @@ async def test_a_row_sqlite_refuses_is_left_out_and_the_others_commit(
 async def test_a_failing_database_keeps_the_alerts_until_it_recovers(
     dbt: DbThread, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.alerts.liquidations")
+    caplog.set_level(logging.INFO, logger="bot.alerts.pipeline")
     index = TotalsIndex()
     now = T0 + 10 * MINUTE_MS
     engine = AlertEngine(dbt, index, now_ms=lambda: now, settings=Settings())
@@ -138,7 +138,7 @@ async def test_a_failing_database_keeps_the_alerts_until_it_recovers(
     assert sorted(r.chat_id for r in rows) == [1, 2] and engine.stats.commit_failures == 2
     # Not a row's fault: nothing was left out. A failing database is not a bug, so no
     # traceback: the cause in one line at WARNING, then quieter until it recovers.
-    logged = [r for r in caplog.records if r.name == "bot.alerts.liquidations"]
+    logged = [r for r in caplog.records if r.name == "bot.alerts.pipeline"]
     assert [(r.levelname, r.exc_info is not None) for r in logged] == [
         ("WARNING", False),
         ("INFO", False),

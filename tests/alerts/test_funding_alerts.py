@@ -10,7 +10,8 @@ from bench.fakes.bot_api import check_telegram_html
 from bench.fakes.clock import Clock
 from bench.fakes.rule_sink import RecordingSink
 from bot.alerts import funding as funding_alerts
-from bot.alerts.funding import FanoutSink, FundingAlerts
+from bot.alerts.fanout import FanoutSink
+from bot.alerts.funding import FundingAlerts
 from bot.chats import ChatService, NotSubscribed
 from bot.domain import HOUR_MS, MINUTE_MS
 from bot.market.state import MarketState
