@@ -21,12 +21,11 @@ from bot.ingest.backoff import BackoffPolicy
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Network errors and 5xx: retried with capped, jittered backoff, ``max_attempts`` in
-    all; ``max_requests`` bounds every request of one message (429s and migrations too).
-
-    Ten attempts with ceilings doubling from 0.5 s to 30 s ride out about a minute of
-    Telegram trouble on average; at a 30% fault rate one message in ~170,000 would still
-    use them all up (0.3**10).
+    """Network errors, timeouts and 5xx: retried with capped, jittered backoff (ceilings
+    doubling from 0.5 s to 30 s) for as long as they last, since they are Telegram's trouble
+    and not the message's; ``max_requests`` bounds the other requests of one message (429s
+    and migrations). ``max_attempts`` no longer bounds anything: it was the give-up point
+    for network errors (a ~1 min outage lost alerts) and stays for settings that name it.
     """
 
     max_attempts: int = 10

@@ -95,6 +95,7 @@ class Sender:
         # sent is not sent twice.
         self._done: dict[int, None] = {}
         self._html = HtmlRenderer()
+        self._transient: dict[int, int] = {}  # row id -> its network/5xx failures (in flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._unsaved: dict[int, OutboxRow] = {}
         self._saving = False
@@ -306,12 +307,12 @@ class Sender:
     def _retry_later(
         self, chat: ChatQueue, row: OutboxRow, reason: str, at_least_s: float = 0.0
     ) -> None:
-        """Network error or 5xx: back off (jittered, capped, at least ``at_least_s``),
-        bounded attempts."""
-        if row.attempts >= self.retry.max_attempts:
-            self._fail(row, f"{reason} (after {row.attempts} attempts)")
-            return
-        backoff = Backoff(self.retry.backoff, self._rng, attempt=row.attempts - 1)
+        """Network error, timeout or 5xx: Telegram's trouble, not the message's. Back off
+        (jittered, capped, at least ``at_least_s``) and retry until Telegram is back: these
+        use up none of the message's requests, so an outage of any length loses nothing."""
+        self._transient[row.id] = self._transient.get(row.id, 0) + 1
+        # Bounded exponent: the ceiling is reached long before; 2**n must stay a float.
+        backoff = Backoff(self.retry.backoff, self._rng, attempt=min(row.attempts - 1, 64))
         delay = max(at_least_s, backoff.next_delay())
         self.stats.retried += 1
         log.info("message %d to chat %d: %s; retry in %.1f s", row.id, row.chat_id, reason, delay)
@@ -325,8 +326,10 @@ class Sender:
             self._queue.put_back(chat, row)
 
     def _check_requests(self, row: OutboxRow) -> bool:
-        """False (and the row failed) once it has used up its requests."""
-        if row.attempts < self.retry.max_requests:
+        """False (and the row failed) once it has used up its requests (transient
+        failures of this run not counted)."""
+        counted = row.attempts - self._transient.get(row.id, 0)
+        if counted < self.retry.max_requests:
             return True
         self._fail(row, f"gave up after {row.attempts} requests ({row.reason})")
         return False
@@ -339,6 +342,7 @@ class Sender:
 
     def _forget(self, row_id: int) -> None:
         self._known.discard(row_id)
+        self._transient.pop(row_id, None)
         self._done[row_id] = None
         if len(self._done) > _DONE_MEMORY:
             del self._done[next(iter(self._done))]
