@@ -21,6 +21,7 @@ from bot.text.market import (
     format_oi_market,
     threshold_text,
 )
+from bot.text.telegram import escape
 from bot.text.totals import ago, clock
 from bot.units import ArgError, normalize_coin
 from handlers.catalog import FUNDING, FUNDINGALERT, OI
@@ -95,15 +96,16 @@ def _coin_or_explain(market: MarketState, coin: str, now: int) -> CoinMarket | s
             return _stale_market(market, now)
         raise UsageError(f"no exchange lists {coin} (unknown coin?)")
     age = market.age_ms(coin, now_ms=now)
-    when = "" if age is None else f": last polled {ago(now - age, now)}"
-    return f"The {coin} figures are stale{when}; the exchanges' polls may be failing."
+    when = "" if age is None else f": last polled {escape(ago(now - age, now))}"
+    return f"The {escape(coin)} figures are stale{when}; the exchanges' polls may be failing."
 
 
 def _stale_market(market: MarketState, now: int) -> str:
     age = market.age_ms(now_ms=now)
     if age is None:
         return "No funding figures yet: the first market poll has not finished."
-    return f"No fresh funding figures: last poll {ago(now - age, now)}; the polls may be failing."
+    last = escape(ago(now - age, now))
+    return f"No fresh funding figures: last poll {last}; the polls may be failing."
 
 
 async def funding(req: Request) -> str:
@@ -176,7 +178,7 @@ async def _note(req: Request) -> str:
     elif settings is not None and settings.chat.muted(req.now_ms):
         until = settings.chat.muted_until_ms
         assert until is not None
-        notes.append(f"This chat is muted until {clock(until, req.now_ms)} (/unmute).")
+        notes.append(f"This chat is muted until {escape(clock(until, req.now_ms))} (/unmute).")
     if req.deps.market is None:
         notes.append("Market polling is off here, so no funding alert can fire yet.")
     return "".join(f"\n{n}" for n in notes)
@@ -196,7 +198,7 @@ async def fundingalert(req: Request) -> str:
             return "No funding alert is set. Set one: /fundingalert 0.1%"
         return (
             f"<b>💸 Funding alert</b>\nWhen the OI-weighted funding (8h equivalent) of"
-            f" {_scope()} reaches {threshold_text(current)}"
+            f" {_scope()} reaches {escape(threshold_text(current))}"
             f" (APR ±{current * 3 * 365 * 100:.2f}%), either sign.\n"
             "Change it: /fundingalert 0.05% · turn it off: /fundingalert off" + await _note(req)
         )
@@ -207,9 +209,10 @@ async def fundingalert(req: Request) -> str:
         return "✅ The funding alert is off."
     assert isinstance(args, float)
     previous = await chats.set_funding_threshold(req.chat_id, args, req.now_ms)
-    was = f" (was {threshold_text(previous)})" if previous not in (None, args) else ""
+    was = f" (was {escape(threshold_text(previous))})" if previous not in (None, args) else ""
+    rate = escape(threshold_text(args))
     return (
-        f"✅ Alert when the OI-weighted funding of {_scope()} reaches {threshold_text(args)}"
+        f"✅ Alert when the OI-weighted funding of {_scope()} reaches {rate}"
         f" (either sign){was}." + await _note(req)
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram.ext import BaseHandler
 
+from bot.text.telegram import escape
 from bot.text.totals import clock
 from bot.units import format_duration, parse_duration
 from handlers.catalog import MUTE, UNMUTE
@@ -29,7 +30,8 @@ async def mute(req: Request) -> str:
     await req.require_admin()
     until = await req.deps.chats.mute(req.chat_id, duration)
     return (
-        f"🔕 Muted for {format_duration(duration)}, until {clock(until, req.now_ms)}."
+        f"🔕 Muted for {escape(format_duration(duration))},"
+        f" until {escape(clock(until, req.now_ms))}."
         " Alerts during the mute are dropped, not sent afterwards. /unmute ends it."
     )
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from typing import Any, Final
 
 from telegram.ext import BaseHandler
 
 from bot.chats import ChatSettings, NotSubscribed
+from bot.text.telegram import escape
 from bot.text.totals import clock, format_rules
 from bot.units import ArgError, format_usd, normalize_coin, parse_amount, parse_window
 from handlers.catalog import THRESHOLD, UNWATCH, WATCH
@@ -110,7 +110,8 @@ async def _state_note(req: Request) -> str:
     if not chat.subscribed:
         return "\nAlerts are off in this chat: /start turns them on."
     if chat.muted(req.now_ms) and chat.muted_until_ms is not None:
-        return f"\nThis chat is muted until {clock(chat.muted_until_ms, req.now_ms)} (/unmute)."
+        until = escape(clock(chat.muted_until_ms, req.now_ms))
+        return f"\nThis chat is muted until {until} (/unmute)."
     return ""
 
 
@@ -140,9 +141,9 @@ async def threshold(req: Request) -> str:
             return f"✅ The {window} market-wide threshold is off."
         return f"There was no {window} market-wide threshold to turn off."
     previous = await req.deps.chats.set_threshold(req.chat_id, args.window, args.threshold)
-    was = f" (was {format_usd(previous.threshold)})" if previous is not None else ""
+    was = f" (was {escape(format_usd(previous.threshold))})" if previous is not None else ""
     text = (
-        f"✅ Alert when market-wide liquidations reach {format_usd(args.threshold)}"
+        f"✅ Alert when market-wide liquidations reach {escape(format_usd(args.threshold))}"
         f" in {window}{was}."
     )
     return text + await _state_note(req)
@@ -165,13 +166,14 @@ async def watch(req: Request) -> str:
     require_known_coin(req.deps, args.coin, req.now_ms)
     result = await chats.set_watch(req.chat_id, args.coin, args.threshold, args.window)
     coin = escape(args.coin)
+    amount = escape(format_usd(args.threshold))
     text = (
-        f"👁 Watching {coin}: alert when its liquidations reach {format_usd(args.threshold)}"
+        f"👁 Watching {coin}: alert when its liquidations reach {amount}"
         f" in {escape(args.window)}."
     )
     old = result.previous
     if old is not None and (old.window, old.threshold) != (args.window, args.threshold):
-        text += f" Replaces {escape(old.window)} ≥ {format_usd(old.threshold)}."
+        text += f" Replaces {escape(old.window)} ≥ {escape(format_usd(old.threshold))}."
     return text + await _state_note(req)
 
 
