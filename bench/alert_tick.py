@@ -33,6 +33,7 @@ from bench.rules_eval import MARKET_CHOICES, ROUND_THRESHOLDS, WINDOW_WEIGHTS
 from bot.alerts.liquidations import AlertEngine
 from bot.domain import HOUR_MS, MINUTE_MS, BucketDelta, BucketKey, BucketRow, RuleSpec
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
 from bot.units import RULE_WINDOWS
 from bot.venues.registry import VENUES
 from storage import chats
@@ -127,7 +128,7 @@ async def one_run(chat_count: int, coins: int, ticks: int, seed: int, workdir: P
         history += market.minute(minute, 0.7 * M, 60)
     index.load(history)
     clock = [T0]
-    engine = AlertEngine(dbt, index, now_ms=lambda: clock[0])
+    engine = AlertEngine(dbt, TotalsService(index, VENUES), now_ms=lambda: clock[0])
     await engine.load()
     evals: list[float] = []
     cpu: list[float] = []

@@ -34,6 +34,8 @@ from bot.domain import HOUR_MS, MINUTE_MS, Liquidation
 from bot.ingest.aggregate import bucket_deltas
 from bot.notify.telegram import Sender
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
+from bot.venues.registry import VENUES
 from storage import chats, outbox
 from storage.db import DbThread
 
@@ -81,7 +83,7 @@ async def one_run(private: int, groups: int, workdir: Path) -> dict[str, Any]:
     async with FakeBotApi(token=TOKEN, limits=True) as fake, Bot(TOKEN, fake.base_url) as bot:
         service = ChatService(dbt, {}, now_ms=lambda: now)
         sender = Sender(bot, dbt, chats=service)
-        engine = AlertEngine(dbt, index, sender, now_ms=lambda: now)
+        engine = AlertEngine(dbt, TotalsService(index, VENUES), sender, now_ms=lambda: now)
         service.attach(engine)
         await engine.load()
         await sender.start()

@@ -45,6 +45,8 @@ from bot.notify.request import bot_api_requests
 from bot.notify.telegram import RetryPolicy, Sender
 from bot.notify.telegram_render import render_html
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
+from bot.venues.registry import VENUES
 from storage import outbox
 from storage.db import DbThread
 
@@ -105,7 +107,7 @@ async def soak(
             )
             service = ChatService(dbt, {}, now_ms=lambda: now)
             sender = Sender(bot, dbt, chats=service, retry=retry, rng=random.Random(seed))
-            engine = AlertEngine(dbt, index, sender, now_ms=lambda: now)
+            engine = AlertEngine(dbt, TotalsService(index, VENUES), sender, now_ms=lambda: now)
             service.attach(engine)
             await engine.load()
             await sender.start()

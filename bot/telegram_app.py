@@ -103,15 +103,7 @@ def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -
     settings = core.settings
     chats = ChatService.from_settings(core.dbt, settings)
     sender = Sender(app.bot, core.dbt, chats=chats)
-    engine = AlertEngine(
-        core.dbt,
-        core.index,
-        sender,
-        coverage=core.coverage,
-        settings=settings,
-        now_ms=now_ms,
-        market=core.market,
-    )
+    engine = AlertEngine(core.dbt, core.totals_service, sender, now_ms=now_ms)
     funding = FundingAlerts(core.dbt, core.market, sender, now_ms=now_ms)
     chats.attach(FanoutSink(engine, funding))
     register(

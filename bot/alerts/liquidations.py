@@ -12,10 +12,8 @@ ONE transaction, and the push to the sender are the one alert pipeline's
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from sqlite_utils import Database
@@ -24,13 +22,9 @@ from bot.alerts import rules
 from bot.alerts.notice import LiquidationNotice
 from bot.alerts.pipeline import AlertPipeline, AlertStats, Outlet
 from bot.clock import now_ms
-from bot.config import Settings
 from bot.domain import WINDOWS
-from bot.market.context import MarketContext
-from bot.market.lookup import MarketHistory, window_context
-from bot.totals.coverage import VenueCoverage
-from bot.totals.index import TotalsIndex
 from bot.totals.result import Totals
+from bot.totals.service import TotalsService
 from storage import chats
 from storage.chats import ChatRow, RuleKey, RuleRow
 from storage.db import DbThread
@@ -40,10 +34,6 @@ if TYPE_CHECKING:
     from bot.chats import RuleSink
 
 log = logging.getLogger(__name__)
-
-CoverageMap = Mapping[str, VenueCoverage]
-CoverageProvider = Callable[[int, int], CoverageMap | Awaitable[CoverageMap]]
-"""``coverage(window_ms, end_ms)`` -> each venue's coverage of that window (sync or async)."""
 
 DAY = "24h"
 ALERT_KIND = "alert"
@@ -58,28 +48,25 @@ class AlertEngine:
 
     ``await load()`` once at start-up, then ``await tick()`` at least once a second (and
     after each ingest flush: :meth:`poke` is an ingest listener). Ticks never overlap.
+
+    ``totals`` is the one totals query: the enabled venues' totals, their coverage and the
+    market around an alert's window come from it, as for /liq and the CLI. The engine
+    reads no configuration of its own.
     """
 
     def __init__(
         self,
         dbt: DbThread,
-        index: TotalsIndex,
+        totals: TotalsService,
         sender: Outlet | None = None,
         *,
         evaluator: rules.Evaluator | None = None,
         now_ms: Callable[[], int] = now_ms,
-        coverage: CoverageProvider | None = None,
-        settings: Settings | None = None,
-        market: MarketHistory | None = None,
     ) -> None:
         self.dbt = dbt
-        self.index = index
+        self.totals = totals
         self.evaluator = evaluator if evaluator is not None else rules.Evaluator()
         self.now_ms = now_ms
-        self.coverage = coverage
-        # Funding, open interest and prices around each alert's window (None: no context).
-        self.market = market
-        self.venues: Sequence[str] | None = settings.exchanges if settings else None
         self.pipeline: AlertPipeline[RuleKey] = AlertPipeline(
             dbt, chats.save_states, kind=ALERT_KIND, what="alert", run_name="tick", sender=sender
         )
@@ -221,61 +208,41 @@ class AlertEngine:
     async def notice(self, alert: rules.Alert, now: int) -> LiquidationNotice:
         """The alert with its totals, coverage, 24 h context and market around it."""
         spec = alert.spec
-        totals = self._totals_of(spec.coin, spec.window, now)
-        if self.coverage is not None:
-            totals = replace(totals, coverage=await self._coverage(spec.window, totals))
-        context = await self._context(spec, totals, now) if self.market is not None else None
+        # Lenient: an alert without its coverage note or market context beats no alert.
+        report = await self.totals.complete(
+            self._totals_of(spec.coin, spec.window, now),
+            spec.coin,
+            now,
+            with_market=True,
+            lenient=True,
+        )
         day = self._totals_of(spec.coin, DAY, now)
-        return LiquidationNotice(spec, alert.fire, totals, day, context)
+        return LiquidationNotice(spec, alert.fire, report.totals, day, report.market)
 
     def _totals_of(self, coin: str | None, window: str, now: int) -> Totals:
         if coin is None and window in self._window_totals:
             return self._window_totals[window]
         found = self._scoped.get((coin, window))
         if found is None:
-            found = self._scoped[(coin, window)] = self.index.query(
-                WINDOWS[window], now_ms=now, coin=coin, venues=self.venues
-            )
+            found = self._scoped[(coin, window)] = self.totals.totals(WINDOWS[window], coin, now)
         return found
 
     def _evaluate(self, now: int, window_totals: dict[str, Totals]) -> list[rules.Alert]:
         """One index query per window, then the evaluator; fills ``window_totals``."""
-        if self.index.series == 0:
+        if self.totals.index.series == 0:
             return []  # nothing loaded or ingested yet: no data is not "below threshold"
         values: dict[rules.TotalsKey, float] = {}
         needed = self.evaluator.keys()
         for coin, window in needed:
             totals = window_totals.get(window)
             if totals is None:
-                totals = window_totals[window] = self.index.query(
-                    WINDOWS[window], now_ms=now, venues=self.venues
-                )
+                totals = window_totals[window] = self.totals.totals(WINDOWS[window], None, now)
             if coin is None:
                 values[(coin, window)] = totals.total_usd
             else:
                 share = totals.by_coin.get(coin)
                 values[(coin, window)] = share.total_usd if share is not None else 0.0
         return self.evaluator.tick(values, now)
-
-    async def _context(
-        self, spec: rules.RuleSpec, totals: Totals, now: int
-    ) -> MarketContext | None:
-        """The market around the window: the dominating coins' figures before and now."""
-        assert self.market is not None
-        try:
-            return await window_context(self.market, totals, now, spec.coin)
-        except Exception:  # an alert without its market context beats no alert
-            log.exception("market context for the %s alert failed", spec.window)
-            return None
-
-    async def _coverage(self, window: str, totals: Totals) -> CoverageMap:
-        assert self.coverage is not None
-        try:
-            result = self.coverage(WINDOWS[window], totals.end_ms)
-            return await result if inspect.isawaitable(result) else result
-        except Exception:  # an alert without its coverage note beats no alert
-            log.exception("coverage for the %s alert failed", window)
-            return {}
 
 
 if TYPE_CHECKING:

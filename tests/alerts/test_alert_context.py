@@ -11,12 +11,13 @@ from bench.fakes.bot_api import check_telegram_html
 from bench.fakes.clock import Clock
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
-from bot.config import Settings
 from bot.domain import HOUR_MS, MINUTE_MS, Liquidation, MarketSnapshot
 from bot.ingest.aggregate import bucket_deltas
 from bot.market.state import MarketState
 from bot.notify.telegram_render import render_html
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
+from bot.venues.registry import VENUES
 from storage.db import DbThread
 from tests.fakes.market_figures import apply_poll, pct, snap, store_poll
 
@@ -45,7 +46,9 @@ async def engine_with(
     dbt: DbThread, market: MarketState | None, index: TotalsIndex
 ) -> tuple[AlertEngine, ChatService]:
     clock = Clock(NOW)
-    engine = AlertEngine(dbt, index, now_ms=clock, settings=Settings(), market=market)
+    engine = AlertEngine(
+        dbt, TotalsService(index, VENUES, market=market, now_ms=clock), now_ms=clock
+    )
     service = ChatService(dbt, {"1h": 100 * M}, engine, now_ms=clock)
     await service.subscribe(1, "private")
     return engine, service

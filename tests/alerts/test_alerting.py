@@ -14,13 +14,14 @@ from bench.fakes.bot_api import FakeBotApi, check_telegram_html
 from bench.fakes.clock import Clock
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
-from bot.config import Settings
 from bot.domain import HOUR_MS, MINUTE_MS, Liquidation
 from bot.ingest.aggregate import bucket_deltas
 from bot.notify.telegram import Sender
 from bot.notify.telegram_render import render_html
 from bot.totals.coverage import VenueCoverage
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
+from bot.venues.registry import VENUES
 from storage import chats, outbox
 from storage.db import DbThread
 from storage.outbox import OutboxRow
@@ -42,7 +43,7 @@ def index() -> TotalsIndex:
 
 @pytest.fixture
 def engine(dbt: DbThread, index: TotalsIndex, clock: Clock) -> AlertEngine:
-    return AlertEngine(dbt, index, now_ms=clock, settings=Settings())
+    return AlertEngine(dbt, TotalsService(index, VENUES, now_ms=clock), now_ms=clock)
 
 
 @pytest.fixture
@@ -178,7 +179,7 @@ async def test_restart_over_the_same_db_does_not_repeat(
         "🚨 ETH: $12M liquidated in 15m",
     }
 
-    restarted = AlertEngine(dbt, index, now_ms=clock)
+    restarted = AlertEngine(dbt, TotalsService(index, VENUES, now_ms=clock), now_ms=clock)
     assert await restarted.load() == 5  # 1h and 24h of each chat, and the ETH watch
     assert await restarted.tick() == []
     assert restarted.muted(1, clock.now)  # the mute survived too
@@ -239,7 +240,9 @@ async def test_coverage_note_from_the_provider(
             "bybit": VenueCoverage("bybit", False, True, gap, 4 * MINUTE_MS),
         }
 
-    engine = AlertEngine(dbt, index, now_ms=clock, coverage=coverage)
+    engine = AlertEngine(
+        dbt, TotalsService(index, VENUES, coverage=coverage, now_ms=clock), now_ms=clock
+    )
     service.attach(engine)
     await service.subscribe(1, "private")
     liq(index, 100 * M, T0 + 1 * MINUTE_MS)
@@ -273,7 +276,9 @@ async def test_a_venue_down_for_long_is_named_at_the_top_of_the_alert(
         )
         return {**cov, "okx": cov["okx"].with_health(okx.outage_ms(now), 0)}
 
-    engine = AlertEngine(dbt, index, now_ms=clock, coverage=coverage)
+    engine = AlertEngine(
+        dbt, TotalsService(index, VENUES, coverage=coverage, now_ms=clock), now_ms=clock
+    )
     service.attach(engine)
     await service.subscribe(1, "private")
     liq(index, 100 * M, T0 + 1 * MINUTE_MS)
@@ -308,7 +313,7 @@ async def test_alert_reaches_every_subscriber_through_the_sender(
 ) -> None:
     async with FakeBotApi(token="1:T", limits=True) as fake, Bot("1:T", fake.base_url) as bot:
         sender = Sender(bot, dbt, chats=service)
-        engine = AlertEngine(dbt, index, sender, now_ms=clock)
+        engine = AlertEngine(dbt, TotalsService(index, VENUES, now_ms=clock), sender, now_ms=clock)
         service.attach(engine)
         await sender.start()
         recipients = [11, 12, 13, -500]

@@ -12,12 +12,13 @@ import pytest
 
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
-from bot.config import Settings
 from bot.domain import HOUR_MS, MAX_MULTIPLE, MINUTE_MS, Liquidation, RuleSpec
 from bot.ingest.aggregate import bucket_deltas
 from bot.ingest.ingestor import Ingestor
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
 from bot.venues.bybit.feed import BybitSource
+from bot.venues.registry import VENUES
 from storage import chats, outbox
 from storage.db import DbThread
 
@@ -43,7 +44,7 @@ async def test_an_absurd_print_cannot_stop_the_alerts_behind_it(
 ) -> None:
     index = TotalsIndex()
     now = T0 + 10 * MINUTE_MS
-    engine = AlertEngine(dbt, index, now_ms=lambda: now, settings=Settings())
+    engine = AlertEngine(dbt, TotalsService(index, VENUES), now_ms=lambda: now)
     service = ChatService(dbt, DEFAULTS, engine, now_ms=lambda: now)
     for chat_id in range(1, 211):
         await service.subscribe(chat_id, "private")
@@ -68,7 +69,7 @@ async def test_an_absurd_total_gives_a_capped_level_and_alerts_still_commit(
 ) -> None:
     index = TotalsIndex()
     now = T0 + 10 * MINUTE_MS
-    engine = AlertEngine(dbt, index, now_ms=lambda: now, settings=Settings())
+    engine = AlertEngine(dbt, TotalsService(index, VENUES), now_ms=lambda: now)
     service = ChatService(dbt, {"1h": 1.0}, engine, now_ms=lambda: now)
     await service.subscribe(1, "private")
     await service.subscribe(2, "private")
@@ -88,7 +89,7 @@ async def test_a_row_sqlite_refuses_is_left_out_and_the_others_commit(
 ) -> None:
     index = TotalsIndex()
     now = T0 + 10 * MINUTE_MS
-    engine = AlertEngine(dbt, index, now_ms=lambda: now, settings=Settings())
+    engine = AlertEngine(dbt, TotalsService(index, VENUES), now_ms=lambda: now)
     service = ChatService(dbt, DEFAULTS, engine, now_ms=lambda: now)
     for chat_id in (1, 2, 3):
         await service.subscribe(chat_id, "private")
@@ -125,7 +126,7 @@ async def test_a_failing_database_keeps_the_alerts_until_it_recovers(
     caplog.set_level(logging.INFO, logger="bot.alerts.pipeline")
     index = TotalsIndex()
     now = T0 + 10 * MINUTE_MS
-    engine = AlertEngine(dbt, index, now_ms=lambda: now, settings=Settings())
+    engine = AlertEngine(dbt, TotalsService(index, VENUES), now_ms=lambda: now)
     service = ChatService(dbt, DEFAULTS, engine, now_ms=lambda: now)
     await service.subscribe(1, "private")
     await service.subscribe(2, "private")

@@ -23,6 +23,8 @@ from bot.ingest.backoff import BackoffPolicy
 from bot.notify.send_queue import Pacing
 from bot.notify.telegram import RetryPolicy, Sender
 from bot.totals.index import TotalsIndex
+from bot.totals.service import TotalsService
+from bot.venues.registry import VENUES
 from storage import chats, outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, SENDING, SENT, NewMessage, OutboxRow
@@ -124,7 +126,7 @@ async def test_retry_after_resends_the_same_message_once(
 async def test_forbidden_deactivates_the_chat_and_fails_its_messages(
     fake: FakeBotApi, bot: Bot, dbt: DbThread
 ) -> None:
-    engine = AlertEngine(dbt, TotalsIndex())
+    engine = AlertEngine(dbt, TotalsService(TotalsIndex(), VENUES))
     service = ChatService(dbt, {"1h": 100e6}, engine)
     for chat_id in (7, 8):
         await service.subscribe(chat_id, "private")
@@ -151,7 +153,7 @@ async def test_forbidden_deactivates_the_chat_and_fails_its_messages(
 async def test_chat_not_found_deactivates_the_chat(
     fake: FakeBotApi, bot: Bot, dbt: DbThread
 ) -> None:
-    engine = AlertEngine(dbt, TotalsIndex())
+    engine = AlertEngine(dbt, TotalsService(TotalsIndex(), VENUES))
     service = ChatService(dbt, {"1h": 100e6}, engine)
     await service.subscribe(9, "private")
     fake.faults.vanish(9)
@@ -174,7 +176,7 @@ async def test_chat_not_found_deactivates_the_chat(
 async def test_chat_migrated_moves_the_chat_and_resends_to_the_new_id(
     fake: FakeBotApi, bot: Bot, dbt: DbThread
 ) -> None:
-    engine = AlertEngine(dbt, TotalsIndex())
+    engine = AlertEngine(dbt, TotalsService(TotalsIndex(), VENUES))
     service = ChatService(dbt, {"1h": 100e6}, engine)
     await service.subscribe(-300, "group", "traders")
     await service.set_watch(-300, "BTC", 5e6, "15m")
