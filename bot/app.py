@@ -16,6 +16,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -30,9 +31,9 @@ from bot.domain import WINDOWS
 from bot.ingest.backoff import BackoffPolicy
 from bot.market.context import MarketContext
 from bot.notify.console import ConsoleChannel
-from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
-from bot.notify.request import bot_api_requests
-from bot.notify.startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
+from bot.notify.telegram.console_request import CONSOLE_TOKEN, ConsoleRequest
+from bot.notify.telegram.request import bot_api_requests
+from bot.notify.telegram.startup import STARTUP_BACKOFF, TokenRefused, connect, until_stopped
 from bot.text.console import summary_line
 from bot.totals.result import Totals
 
@@ -121,8 +122,12 @@ async def _log_error(update: object, context: Context) -> None:
     log.warning("%s: %s", type(error).__name__, error)
 
 
-def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
-    """Register the data core's periodic jobs on the JobQueue."""
+def schedule_core_jobs(
+    app: Application[Any, Any, Any, Any, Any, Any], core: Core, *, console: bool
+) -> None:
+    """Register the data core's periodic jobs on the JobQueue (``console``: plus the
+    one-minute summary on standard output)."""
+    poll_s = core.config.market.funding_poll_s
     jq = app.job_queue
     assert jq is not None, "python-telegram-bot[job-queue] is a dependency"
     jq.run_repeating(
@@ -130,11 +135,11 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
     )
     jq.run_repeating(
         _market_job,
-        core.settings.funding_poll_s,
+        poll_s,
         first=1,
         data=core,
         name="market",
-        job_kwargs=_job_kwargs(core.settings.funding_poll_s),
+        job_kwargs=_job_kwargs(poll_s),
     )
     jq.run_repeating(
         _prune_job,
@@ -144,7 +149,7 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
         name="prune",
         job_kwargs=_job_kwargs(PRUNE_INTERVAL_S),
     )
-    if core.settings.telegram_token is None:
+    if console:
         jq.run_repeating(
             _summary_job,
             SUMMARY_INTERVAL_S,
@@ -155,8 +160,12 @@ def schedule_core_jobs(app: Application[Any, Any, Any, Any, Any, Any], core: Cor
         )
 
 
-def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> FeedHooks:
-    """Console mode: the default rules, evaluated after each flush (the returned hooks)
+def start_console_alerts(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    core: Core,
+    default_rules: Mapping[str, float],
+) -> FeedHooks:
+    """Console mode: ``default_rules``, evaluated after each flush (the returned hooks)
     and every second, with alerts printed to standard output."""
     service = core.totals_service
 
@@ -168,7 +177,7 @@ def start_console_alerts(app: Application[Any, Any, Any, Any, Any, Any], core: C
         return report.market
 
     alerts = ConsoleAlerts(
-        core.settings.default_rules,
+        default_rules,
         service.totals,
         ConsoleChannel(lambda text: print(text, "", sep="\n", flush=True)).deliver,
         context,
@@ -197,18 +206,19 @@ async def run_forever(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    core = await Core.open(settings)
+    core = await Core.open(settings.core_config())
     app = build_application(settings)
-    schedule_core_jobs(app, core)
+    console = settings.telegram_token is None
+    schedule_core_jobs(app, core, console=console)
     # The composition root: every consumer of the feeds is handed over here, once.
     telegram = None
     if settings.telegram_token is not None:
         from bot.telegram_app import build_telegram
 
-        telegram = build_telegram(app, core)
+        telegram = build_telegram(app, core, settings.default_rules)
         hooks = telegram.hooks()
     else:
-        hooks = start_console_alerts(app, core)
+        hooks = start_console_alerts(app, core, settings.default_rules)
     mode = "console mode (no TELEGRAM_BOT_TOKEN)" if settings.telegram_token is None else "bot"
     log.info("liqwatch starting: venues %s, %s", ", ".join(settings.exchanges), mode)
     status = 0

@@ -17,7 +17,6 @@ from sqlite_utils import Database
 
 from bot.alerts import rules
 from bot.clock import now_ms
-from bot.config import Settings
 from storage import chats as store
 from storage import funding_alerts as funding_store
 from storage.chats import ChatRow, RuleRow, SubscribeResult, WatchResult
@@ -191,8 +190,9 @@ def _set_active(
 class ChatService:
     """Chat subscriptions and rules: stored through the DB thread, then told to the engine.
 
-    ``default_rules`` maps window -> threshold for new subscribers (see
-    :meth:`from_settings`); ``sink`` may be attached later with :meth:`attach`.
+    ``default_rules`` maps window -> threshold for new subscribers
+    (``Settings.default_rules``, parsed and checked at start-up); ``sink`` may be
+    attached later with :meth:`attach`.
     """
 
     def __init__(
@@ -209,18 +209,6 @@ class ChatService:
         self.sink: RuleSink = sink if sink is not None else NullSink()
         self.now_ms = now_ms
         self.max_watches = max_watches
-
-    @classmethod
-    def from_settings(
-        cls,
-        dbt: DbThread,
-        settings: Settings,
-        sink: RuleSink | None = None,
-        *,
-        now_ms: Callable[[], int] = now_ms,
-    ) -> ChatService:
-        """A service with ``settings.default_rules`` (parsed and checked at start-up)."""
-        return cls(dbt, settings.default_rules, sink, now_ms=now_ms)
 
     def attach(self, sink: RuleSink) -> None:
         """Tell ``sink`` about every change from now on (the engine, once it exists)."""

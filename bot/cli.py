@@ -142,7 +142,8 @@ def _replay(settings: Settings, path: Path, speed: float) -> int:
     if not path.is_file():
         print(f"liqwatch replay: no such file: {path}", file=sys.stderr)
         return 2
-    sources = {name: make_source(name, settings) for name in settings.exchanges}
+    feeds = settings.feed_config()
+    sources = {name: make_source(name, feeds) for name in feeds.venues}
     db = open_db(settings.db_path)
     try:
         # One thread end to end: the replay commits inline on its own connection.

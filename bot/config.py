@@ -46,6 +46,55 @@ def venue_var(venue: str, kind: str) -> str:
     return f"LIQWATCH_{venue.upper()}_{kind}_URL"
 
 
+@dataclass(frozen=True, slots=True)
+class MarketConfig:
+    """What the funding / open-interest poller uses: the venues it polls, each venue's
+    REST base URL (resolved, no trailing slash) and the poll interval."""
+
+    venues: tuple[str, ...]
+    rest_urls: Mapping[str, str]
+    funding_poll_s: float = 60.0
+
+    def rest_url(self, venue: str) -> str:
+        """The REST base URL of ``venue`` (``KeyError`` for a venue that is not enabled)."""
+        return self.rest_urls[venue]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """What the storage side uses: the SQLite file and how long raw events are kept."""
+
+    db_path: Path
+    retention_days: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """What the venue feeds use: the enabled venues and their resolved websocket and REST
+    base URLs."""
+
+    venues: tuple[str, ...]
+    ws_urls: Mapping[str, str]
+    rest_urls: Mapping[str, str]
+
+    def ws_url(self, venue: str) -> str:
+        """The websocket base URL of ``venue`` (``KeyError`` if it is not enabled)."""
+        return self.ws_urls[venue]
+
+    def rest_url(self, venue: str) -> str:
+        """The REST base URL of ``venue`` (``KeyError`` if it is not enabled)."""
+        return self.rest_urls[venue]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    """The data core's part of the settings: storage, feeds and market poll."""
+
+    store: StoreConfig
+    feeds: FeedConfig
+    market: MarketConfig
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the application is configured with; built once and passed in.
@@ -72,6 +121,25 @@ class Settings:
     def rest_url(self, venue: str) -> str:
         """The REST base URL configured for ``venue`` (no trailing slash)."""
         return (self.rest_urls.get(venue) or venue_info(venue).rest_url).rstrip("/")
+
+    def market_config(self) -> MarketConfig:
+        """The market poller's part: enabled venues, their REST URLs, the poll interval."""
+        rest = MappingProxyType({v: self.rest_url(v) for v in self.exchanges})
+        return MarketConfig(self.exchanges, rest, self.funding_poll_s)
+
+    def feed_config(self) -> FeedConfig:
+        """The feeds' part: enabled venues and their websocket and REST URLs."""
+        ws = MappingProxyType({v: self.ws_url(v) for v in self.exchanges})
+        rest = MappingProxyType({v: self.rest_url(v) for v in self.exchanges})
+        return FeedConfig(self.exchanges, ws, rest)
+
+    def core_config(self) -> CoreConfig:
+        """The data core's part (``bot.core.Core.open``), resolved once."""
+        return CoreConfig(
+            StoreConfig(self.db_path, self.retention_days),
+            self.feed_config(),
+            self.market_config(),
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,7 +1,8 @@
 """The data core of a running liqwatch: storage thread, warm totals index, ingest, feeds.
 
 ``Core`` owns no scheduler and no Telegram: ``bot.app`` wires it to the JobQueue and, with
-a token, to the bot. Everything here is created once at start-up from ``Settings``.
+a token, to the bot. Everything here is created once at start-up from its part of the
+settings (``CoreConfig``, built by ``Settings.core_config``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.clock import now_ms
-from bot.config import Settings
+from bot.config import CoreConfig
 from bot.domain import HOUR_MS, MINUTE_MS, WINDOWS
 from bot.ingest.feed import FeedRunner
 from bot.ingest.health import SourceHealth
@@ -67,7 +68,7 @@ class FeedHooks:
 class Core:
     """Storage, totals and feeds of one running process."""
 
-    settings: Settings
+    config: CoreConfig
     dbt: DbThread
     index: TotalsIndex
     sources: dict[str, VenueSource]
@@ -84,9 +85,9 @@ class Core:
     run: RunKeeper | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> Core:
+    async def open(cls, config: CoreConfig) -> Core:
         """Open the database and rebuild the warm index from it (nothing starts yet)."""
-        dbt = DbThread(settings.db_path)
+        dbt = DbThread(config.store.db_path)
         index = TotalsIndex()
         now = now_ms()
         # Nothing else touches the index yet, so filling it on the DB thread is safe.
@@ -94,19 +95,19 @@ class Core:
             lambda db: load_from_db(index, db, now - INDEX_SPAN_MS, now + MINUTE_MS)
         )
         log.info(
-            "database %s: %d minute buckets loaded for the last 7 days", settings.db_path, rows
+            "database %s: %d minute buckets loaded for the last 7 days", config.store.db_path, rows
         )
-        sources = {name: make_source(name, settings) for name in settings.exchanges}
+        venues = config.feeds.venues
+        sources = {name: make_source(name, config.feeds) for name in venues}
         run = await RunKeeper.begin(dbt, now_ms)
         health = {
             name: SourceHealth(
                 name, started_ms=run.start_ms, data_only=sources[name].heartbeat.data_only
             )
-            for name in settings.exchanges
+            for name in venues
         }
-        market = MarketState(dbt, settings.funding_poll_s)
+        market = MarketState(dbt, config.market.funding_poll_s)
         await market.load()
-        venues = settings.exchanges
 
         def stored(start: int, end: int, now: int) -> Awaitable[CoverageMap]:
             return dbt.run(coverage_from_db, venues, start, end, now)
@@ -122,7 +123,7 @@ class Core:
             known_coins=known_coins,
             now_ms=now_ms,
         )
-        return cls(settings, dbt, index, sources, health, market, service, run=run)
+        return cls(config, dbt, index, sources, health, market, service, run=run)
 
     def start_feeds(self, session: aiohttp.ClientSession, hooks: FeedHooks | None = None) -> None:
         """Build the ingestor with ``hooks``, start, per venue, the reference-data poller
@@ -131,13 +132,13 @@ class Core:
         self.hooks = hooks or FeedHooks()
         ingestor = self.ingestor = Ingestor(self.dbt, self.index, self.hooks.on_commit)
         self.poller = MarketPoller(
-            self.settings, session, self.market, self.dbt, focus_coins=self.focus_coins
+            self.config.market, session, self.market, self.dbt, focus_coins=self.focus_coins
         )
         uptime = StorageUptime(self.dbt)
         for name, source in self.sources.items():
             runner = FeedRunner(source, session, ingestor.add, self.health[name], uptime)
             poller = RefDataPoller(
-                source, session, self.settings.rest_url(name), on_change=runner.refresh
+                source, session, self.config.feeds.rest_url(name), on_change=runner.refresh
             )
             self._tasks.append(asyncio.create_task(runner.run(), name=f"feed-{name}"))
             if source.rest_paths():
@@ -187,8 +188,9 @@ class Core:
     async def prune(self) -> None:
         """Drop raw events past retention, buckets past their keep, and cold index hours."""
         now = now_ms()
-        events_before = now - int(self.settings.retention_days * DAY_MS)
-        buckets_before = now - int(max(BUCKET_KEEP_DAYS, self.settings.retention_days) * DAY_MS)
+        retention_days = self.config.store.retention_days
+        events_before = now - int(retention_days * DAY_MS)
+        buckets_before = now - int(max(BUCKET_KEEP_DAYS, retention_days) * DAY_MS)
         n_events, n_buckets = await self.dbt.run(prune, events_before, buckets_before)
         await self.dbt.run(prune_market, now)
         self.index.drop_before(now - INDEX_SPAN_MS)

@@ -9,6 +9,7 @@ the SQLite outbox and out through the one paced ``Sender``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,8 @@ from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.clock import now_ms
 from bot.core import Core, FeedHooks
-from bot.notify.request import describe
-from bot.notify.telegram import Sender
+from bot.notify.telegram.request import describe
+from bot.notify.telegram.sender import Sender
 from handlers import COMMANDS, HandlerDeps, register
 from handlers.deps import HealthView
 
@@ -98,10 +99,14 @@ async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("alert tick failed")
 
 
-def build_telegram(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> TelegramParts:
-    """Create chats, engine and sender on ``app`` and register the command handlers."""
-    settings = core.settings
-    chats = ChatService.from_settings(core.dbt, settings)
+def build_telegram(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    core: Core,
+    default_rules: Mapping[str, float],
+) -> TelegramParts:
+    """Create chats (new subscribers get ``default_rules``), engine and sender on ``app``
+    and register the command handlers."""
+    chats = ChatService(core.dbt, default_rules)
     sender = Sender(app.bot, core.dbt, chats=chats)
     engine = AlertEngine(core.dbt, core.totals_service, sender, now_ms=now_ms)
     funding = FundingAlerts(core.dbt, core.market, sender, now_ms=now_ms)

@@ -120,7 +120,7 @@ async def test_run_collects_stores_and_survives_restart(
     assert venues_up == {"binance", "bybit", "okx"}
 
     # A fresh process rebuilds the warm index from the file: nothing committed is lost.
-    core = await Core.open(settings)
+    core = await Core.open(settings.core_config())
     try:
         day = core.totals(WINDOWS["24h"])
         assert day.count == 4

@@ -24,7 +24,7 @@ def clock() -> Clock:
 @pytest.fixture
 def svc(dbt: DbThread, sink: RecordingSink, clock: Clock) -> ChatService:
     settings = Settings(default_rules={"1h": 100e6, "24h": 1e9})
-    return ChatService.from_settings(dbt, settings, sink, now_ms=clock)
+    return ChatService(dbt, settings.default_rules, sink, now_ms=clock)
 
 
 def market(window: str, threshold: float) -> RuleSpec:
@@ -170,11 +170,11 @@ async def test_deactivate_reactivate_and_migrate(
 
 
 async def test_default_rules_from_settings_and_null_sink(dbt: DbThread) -> None:
-    svc = ChatService.from_settings(dbt, Settings(default_rules={"15m": 5e6}))
+    svc = ChatService(dbt, Settings(default_rules={"15m": 5e6}).default_rules)
     assert isinstance(svc.sink, NullSink)
     result = await svc.subscribe(1, "private")
     assert [r.spec for r in result.rules] == [market("15m", 5e6)]
-    off = ChatService.from_settings(dbt, Settings.from_env({"LIQWATCH_DEFAULT_RULES": "off"}))
+    off = ChatService(dbt, Settings.from_env({"LIQWATCH_DEFAULT_RULES": "off"}).default_rules)
     assert (await off.subscribe(2, "private")).rules == ()
     sink = RecordingSink()
     svc.attach(sink)

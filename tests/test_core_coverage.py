@@ -61,7 +61,7 @@ async def test_fresh_install_is_not_collected_and_a_live_outage_counts_until_now
 ) -> None:
     binance, bybit, okx = venues
     settings = settings_for(tmp_path / "live.db", binance, bybit, okx)
-    core = await Core.open(settings)
+    core = await Core.open(settings.core_config())
     assert core.run is not None
     started = core.run.start_ms
     try:
@@ -119,7 +119,7 @@ async def test_time_between_a_kill_and_the_restart_is_not_collected(
     extend_intervals(dead, ids, killed)
     dead.close()
 
-    core = await Core.open(settings)
+    core = await Core.open(settings.core_config())
     try:
         cov = await core.coverage(WINDOWS["15m"])
         assert core.run is not None

@@ -59,9 +59,10 @@ async def test_hourly_prune_job_drops_old_finished_messages_and_old_uptime(
 ) -> None:
     path = tmp_path / "bot.db"
     ids = write_history(path, now_ms())
-    core = await Core.open(Settings(db_path=path))
-    app = build_application(core.settings)
-    schedule_core_jobs(app, core)
+    settings = Settings(db_path=path)
+    core = await Core.open(settings.core_config())
+    app = build_application(settings)
+    schedule_core_jobs(app, core, console=settings.telegram_token is None)
     try:
         assert app.job_queue is not None
         (job,) = app.job_queue.get_jobs_by_name("prune")

@@ -53,9 +53,9 @@ def bot_settings(tmp_path: Path, venues: Venues, api_url: str) -> Settings:
 
 
 async def subscribe(settings: Settings, chat_id: int) -> None:
-    core = await Core.open(settings)
+    core = await Core.open(settings.core_config())
     try:
-        await ChatService.from_settings(core.dbt, settings).subscribe(chat_id, "private")
+        await ChatService(core.dbt, settings.default_rules).subscribe(chat_id, "private")
     finally:
         await core.close()
 

@@ -98,7 +98,7 @@ async def chat_bot(
     settings = settings or Settings(db_path=db_path)
     sink = RecordingSink()
     dbt = DbThread(db_path)
-    chats = ChatService.from_settings(dbt, settings, sink, now_ms=clock)
+    chats = ChatService(dbt, settings.default_rules, sink, now_ms=clock)
     chats.max_watches = max_watches
     if configure is not None:
         configure(chats)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import aiohttp
 
-from bot.config import Settings
 from bot.ingest.feed import NETWORK_ERRORS
 from bot.venues.poll import RateLimited, VenueFailure
 
@@ -23,9 +23,13 @@ class RestGetter:
     """GET ``path`` from a venue's configured REST base URL with a total timeout."""
 
     def __init__(
-        self, settings: Settings, session: aiohttp.ClientSession, timeout_s: float
+        self,
+        rest_url: Callable[[str], str],
+        session: aiohttp.ClientSession,
+        timeout_s: float,
     ) -> None:
-        self._settings = settings
+        """``rest_url`` gives each venue's REST base URL (no trailing slash)."""
+        self._rest_url = rest_url
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._headers: dict[str, dict[str, str]] = {}  # venue -> its last answer's headers
@@ -34,7 +38,7 @@ class RestGetter:
         """The body of a 200 answer; raises ``RateLimited`` on 429/418 (pause for
         ``Retry-After``, at least a minute), ``VenueFailure`` on other statuses and the
         network errors of ``bot.ingest.feed.NETWORK_ERRORS``."""
-        url = self._settings.rest_url(venue) + path
+        url = self._rest_url(venue) + path
         async with self._session.get(url, timeout=self._timeout) as resp:
             # Kept before the status checks: a 429 also reports the venue's used weight.
             self._headers[venue] = {k.lower(): v for k, v in resp.headers.items()}

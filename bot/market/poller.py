@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import aiohttp
 
 from bot.clock import now_ms
-from bot.config import Settings
+from bot.config import MarketConfig
 from bot.domain import HOUR_MS, MarketSnapshot
 from bot.ingest.feed import describe
 from bot.market.fetch import EXPECTED, RestGetter
@@ -67,7 +67,7 @@ class MarketPoller:
 
     def __init__(
         self,
-        settings: Settings,
+        config: MarketConfig,
         session: aiohttp.ClientSession,
         state: MarketState,
         dbt: DbThread | None,
@@ -84,24 +84,24 @@ class MarketPoller:
     ) -> None:
         """``venues`` looks up each enabled venue's ``VenueInfo`` (the registry; tests
         pass their own to poll a venue the registry does not list)."""
-        self.settings = settings
+        self.config = config
         self.state = state
-        self.health: dict[str, VenueHealth] = {v: VenueHealth() for v in settings.exchanges}
+        self.health: dict[str, VenueHealth] = {v: VenueHealth() for v in config.venues}
         self._dbt = dbt
         self._focus = focus_coins
         self._clock = clock
-        self._http = RestGetter(settings, session, request_timeout_s)
+        self._http = RestGetter(config.rest_url, session, request_timeout_s)
         self.top_oi_coins = top_oi_coins
         self._busy = False
         options = PollOptions(
-            funding_poll_s=settings.funding_poll_s,
+            funding_poll_s=config.funding_poll_s,
             refdata_ms=refdata_interval_ms,
             oi_per_cycle=oi_per_cycle,
             oi_symbols_max=oi_symbols_max,
             oi_weight_per_min=oi_weight_per_min,
         )
         self.sources: dict[str, MarketSource] = {
-            v: venues(v).market(self._context(v, options)) for v in settings.exchanges
+            v: venues(v).market(self._context(v, options)) for v in config.venues
         }
 
     def _context(self, venue: str, options: PollOptions) -> PollContext:

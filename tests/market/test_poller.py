@@ -110,7 +110,7 @@ class Rig:
         self.state = MarketState(self.dbt, settings.funding_poll_s, clock=self.clock)
         kw.setdefault("request_timeout_s", 2.0)
         return MarketPoller(
-            settings, self.session, self.state, self.dbt,
+            settings.market_config(), self.session, self.state, self.dbt,
             focus_coins=lambda: self.focus, clock=self.clock, **kw,
         )  # fmt: skip
 
@@ -236,7 +236,8 @@ async def test_binance_open_interest_bounded_and_rotated(rig: Rig) -> None:
     held = {s.symbol: s.oi_usd for s in rig.state.snapshots("C0") + rig.state.snapshots("C9")}
     assert held == {"C0USDT": 200.0, "C9USDT": 218.0}
     # the weight budget caps requests per minute whatever the cycle length
-    fast = MarketPoller(replace(Settings(), funding_poll_s=5.0), rig.session, rig.state, None)
+    fast_config = replace(Settings(), funding_poll_s=5.0).market_config()
+    fast = MarketPoller(fast_config, rig.session, rig.state, None)
     assert fast.sources["binance"].oi.per_cycle == 20  # type: ignore[attr-defined]
 
 

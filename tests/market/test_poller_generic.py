@@ -80,8 +80,9 @@ async def test_a_declared_poll_plan_is_run_stored_and_accounted(
     settings = Settings(exchanges=("toy",), rest_urls={"toy": url + "/"})
     state = MarketState(None, settings.funding_poll_s, clock=clock)
     async with aiohttp.ClientSession() as session:
+        config = settings.market_config()
         poller = MarketPoller(
-            settings, session, state, None, clock=clock, venues=lambda name: toy_info()
+            config, session, state, None, clock=clock, venues=lambda name: toy_info()
         )
         toy.answers = [
             (200, "BTCUSDT 0.0001\nETHUSDT -0.0002", {}),
