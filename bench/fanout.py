@@ -32,7 +32,7 @@ from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.domain import HOUR_MS, MINUTE_MS, Liquidation
 from bot.ingest.aggregate import bucket_deltas
-from bot.notify.telegram import Sender
+from bot.notify.telegram.sender import Sender
 from bot.totals.index import TotalsIndex
 from bot.totals.service import TotalsService
 from bot.venues.registry import VENUES

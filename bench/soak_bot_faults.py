@@ -4,7 +4,7 @@ delivered; duplicates only where Telegram accepted a message whose answer was lo
 The production path of ``bench.fanout``: chats subscribed with the default rules, a cascade
 over the 1 h threshold, ``AlertEngine.tick`` committing rule states and outbox rows, the
 ``Sender`` sending through the real PTB ``Bot`` with the app's request backend
-(``bot.notify.request``) to ``FakeBotApi(limits=True)``. Then a second cascade doubles
+(``bot.notify.telegram.request``) to ``FakeBotApi(limits=True)``. Then a second cascade doubles
 the totals: every chat gets an escalation too, so each chat has two alerts, in order.
 
 The fake faults ``--rate`` of all send requests at random (seeded), each fault equally
@@ -41,9 +41,9 @@ from bench.fanout import T0, cascade, subscribe_all
 from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.domain import MINUTE_MS
-from bot.notify.request import bot_api_requests
-from bot.notify.telegram import RetryPolicy, Sender
-from bot.notify.telegram_render import render_html
+from bot.notify.telegram.render import render_html
+from bot.notify.telegram.request import bot_api_requests
+from bot.notify.telegram.sender import RetryPolicy, Sender
 from bot.totals.index import TotalsIndex
 from bot.totals.service import TotalsService
 from bot.venues.registry import VENUES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.soak_bot_faults import soak
 from bot.ingest.backoff import BackoffPolicy
-from bot.notify.telegram import RetryPolicy
+from bot.notify.telegram.sender import RetryPolicy
 
 # Shorter than production only in time: 0.5 s read timeout (20 s in production), late
 # answers after 0.8 s, slow ones after 0.2 s; the retry logic is the real one.

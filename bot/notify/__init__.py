@@ -1,1 +1,2 @@
-"""Delivery: the Telegram sender with its queue and policy, request helpers and start-up checks."""
+"""Delivery channels: ``base`` (the Channel protocol and the dispatcher), ``telegram`` (the
+Telegram channel package, the only one importing ``telegram``), ``console`` (plain text)."""

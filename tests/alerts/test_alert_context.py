@@ -14,7 +14,7 @@ from bot.chats import ChatService
 from bot.domain import HOUR_MS, MINUTE_MS, Liquidation, MarketSnapshot
 from bot.ingest.aggregate import bucket_deltas
 from bot.market.state import MarketState
-from bot.notify.telegram_render import render_html
+from bot.notify.telegram.render import render_html
 from bot.totals.index import TotalsIndex
 from bot.totals.service import TotalsService
 from bot.venues.registry import VENUES

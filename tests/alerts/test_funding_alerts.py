@@ -15,7 +15,7 @@ from bot.alerts.funding import FundingAlerts
 from bot.chats import ChatService, NotSubscribed
 from bot.domain import HOUR_MS, MINUTE_MS
 from bot.market.state import MarketState
-from bot.notify.telegram_render import render_html
+from bot.notify.telegram.render import render_html
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import OutboxRow

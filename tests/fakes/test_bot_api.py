@@ -33,7 +33,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bench.fakes.bot_api import FakeBotApi
-from bot.notify.console_request import CONSOLE_TOKEN, ConsoleRequest
+from bot.notify.telegram.console_request import CONSOLE_TOKEN, ConsoleRequest
 
 TOKEN = "123:ABC"
 

@@ -1,4 +1,4 @@
-"""Channels render at send time (bot/notify/telegram_render.py, bot/notify/console.py).
+"""Channels render at send time (bot/notify/telegram/render.py, bot/notify/console.py).
 
 The outbox holds notices (data); the Telegram channel renders the HTML just before
 ``sendMessage``, through the real PTB ``Bot`` against the fake Bot API on loopback and a
@@ -20,8 +20,8 @@ from bot.alerts.notice import LiquidationNotice, to_json
 from bot.alerts.rules import FIRST, Fire
 from bot.domain import RuleSpec
 from bot.notify.console import ConsoleChannel
-from bot.notify.telegram import Sender
-from bot.notify.telegram_render import HtmlRenderer, render_html
+from bot.notify.telegram.render import HtmlRenderer, render_html
+from bot.notify.telegram.sender import Sender
 from bot.text.alert import alert_text, format_alert
 from bot.totals.result import CoinTotals, ExchangeTotals, Totals
 from storage import outbox

@@ -1,4 +1,4 @@
-"""The Sender (bot/notify/telegram.py): the real PTB ``Bot`` against the fake Bot API on loopback,
+"""The Sender (telegram/sender.py): the real PTB ``Bot`` against the fake Bot API on loopback,
 a real SQLite outbox, the real ChatService and AlertEngine behind it."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from bot.cli import quiet_noisy_loggers
 from bot.config import Settings
 from bot.domain import RuleSpec
 from bot.ingest.backoff import BackoffPolicy
-from bot.notify.send_queue import Pacing
-from bot.notify.telegram import RetryPolicy, Sender
+from bot.notify.telegram.send_queue import Pacing
+from bot.notify.telegram.sender import RetryPolicy, Sender
 from bot.totals.index import TotalsIndex
 from bot.totals.service import TotalsService
 from bot.venues.registry import VENUES

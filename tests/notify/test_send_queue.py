@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.notify.send_queue import PRUNE_EVERY_S, Pacing, SendQueue
+from bot.notify.telegram.send_queue import PRUNE_EVERY_S, Pacing, SendQueue
 from storage.outbox import OutboxRow
 
 _ids = iter(range(1, 1_000_000))

@@ -1,7 +1,7 @@
 """``Sender``: the one outbound queue and sender task for every message the bot starts.
 
 Telegram's limits (Bots FAQ): about 30 messages a second overall, one a second per private
-chat, 20 a minute per group. The sender paces itself under them (``bot.notify.send_queue``), so
+chat, 20 a minute per group. The sender paces itself under them (``send_queue``), so
 a 2,000-chat fan-out streams at ~29 msg/s without a single 429; ``RetryAfter`` is still
 honoured (wait, then resend the same message, pausing everything), because the exact
 limits are unpublished. Each message is an outbox row; its status changes are written
@@ -33,10 +33,10 @@ from telegram.error import (
 from bot.alerts.notice import NoticeError
 from bot.clock import now_ms
 from bot.ingest.backoff import Backoff
-from bot.notify.policy import RetryPolicy, SenderStats, retry_after_seconds
-from bot.notify.request import describe
-from bot.notify.send_queue import ChatQueue, Pacing, SendQueue
-from bot.notify.telegram_render import HtmlRenderer
+from bot.notify.telegram.policy import RetryPolicy, SenderStats, retry_after_seconds
+from bot.notify.telegram.render import HtmlRenderer
+from bot.notify.telegram.request import describe
+from bot.notify.telegram.send_queue import ChatQueue, Pacing, SendQueue
 from storage import outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, PENDING, SENDING, SENT, NewMessage, OutboxRow

@@ -19,8 +19,8 @@ from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.ingest.backoff import Backoff, BackoffPolicy
-from bot.notify.policy import retry_after_seconds
-from bot.notify.request import describe
+from bot.notify.telegram.policy import retry_after_seconds
+from bot.notify.telegram.request import describe
 
 log = logging.getLogger(__name__)
 
