@@ -84,7 +84,7 @@ async def _market_job(context: Context) -> None:
 
 async def _console_alerts_job(context: Context) -> None:
     alerts: ConsoleAlerts = context.job.data  # type: ignore[union-attr,assignment]
-    alerts.tick(now_ms())
+    await alerts.tick(now_ms())
 
 
 async def _prune_job(context: Context) -> None:
@@ -188,7 +188,7 @@ def start_console_alerts(
     jq.run_repeating(
         _console_alerts_job, 1.0, data=alerts, name="alerts", job_kwargs=_job_kwargs(1)
     )
-    return FeedHooks(on_commit=(lambda _deltas: alerts.tick(now_ms()),))
+    return FeedHooks(on_commit=(alerts.poke,))
 
 
 async def run_forever(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 SaveStates = Callable[[Database, Sequence[tuple[K, RuleState]]], object]
+CommitStep = Callable[
+    [Mapping[K, RuleState], Sequence[NewMessage], int], Awaitable[list[OutboxRow]]
+]
+"""``commit(states, messages, now)`` -> the stored rows; raises when nothing was stored."""
 
 
 class Outlet(Protocol):
@@ -122,20 +126,27 @@ class AlertPipeline(Generic[K]):
     ``kind`` is the outbox rows' kind (``alert``, ``funding``); ``what`` names the alerts
     in log lines, ``run_name`` a run ("tick", "poll"). Runs must not overlap: the caller
     holds its lock around :meth:`run`.
+
+    States and rows are committed to the database (``dbt`` with ``save_states``) unless
+    ``commit`` replaces that step (console mode keeps them in memory: it has no outbox).
     """
 
     def __init__(
         self,
-        dbt: DbThread,
-        save_states: SaveStates[K],
+        dbt: DbThread | None,
+        save_states: SaveStates[K] | None = None,
         *,
         kind: str,
         what: str,
         run_name: str,
         sender: Outlet | None = None,
+        commit: CommitStep[K] | None = None,
     ) -> None:
-        self.dbt = dbt
-        self.save_states = save_states
+        if commit is None:
+            if dbt is None or save_states is None:
+                raise ValueError("a pipeline without a commit step needs dbt and save_states")
+            commit = _database_commit(dbt, save_states, what)
+        self._commit_step = commit
         self.kind = kind
         self.what = what
         self.run_name = run_name
@@ -177,9 +188,7 @@ class AlertPipeline(Generic[K]):
             return []
         states, messages = dict(self._unsaved_states), list(self._unsaved_messages)
         try:
-            rows = await self.dbt.run(
-                commit_states_and_messages, self.save_states, states, messages, now, self.what
-            )
+            rows = await self._commit_step(states, messages, now)
         except Exception as exc:
             self.stats.commit_failures += 1
             # The database itself is failing (unwritable rows never get here): the cause in
@@ -201,3 +210,15 @@ class AlertPipeline(Generic[K]):
         self._unsaved_messages.clear()
         self.stats.messages += len(rows)
         return rows
+
+
+def _database_commit(dbt: DbThread, save_states: SaveStates[K], what: str) -> CommitStep[K]:
+    """The commit step of the alert kinds with chats: states and outbox rows in one
+    transaction on the database thread."""
+
+    def commit(
+        states: Mapping[K, RuleState], messages: Sequence[NewMessage], now: int
+    ) -> Awaitable[list[OutboxRow]]:
+        return dbt.run(commit_states_and_messages, save_states, states, messages, now, what)
+
+    return commit

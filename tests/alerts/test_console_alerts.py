@@ -34,36 +34,36 @@ def console(index: TotalsIndex, now: list[int], out: list[str]) -> ConsoleAlerts
     )
 
 
-def test_fires_once_escalates_and_a_restart_does_not_repeat() -> None:
+async def test_fires_once_escalates_and_a_restart_does_not_repeat() -> None:
     index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
     add(index, 1, 40e6)
     alerts = console(index, now, out)
     alerts.prime(now[0])
-    assert alerts.tick(now[0]) == 0
+    assert await alerts.tick(now[0]) == 0
 
     add(index, 2, 80e6)  # 1h total $120M >= $100M
-    assert alerts.tick(now[0]) == 1
+    assert await alerts.tick(now[0]) == 1
     assert out[0].startswith("🚨 $120M liquidated in 1h")
     assert "<" not in out[0]  # plain text for the terminal
-    assert alerts.tick(now[0] + 1000) == 0  # no repeat while it stays up
+    assert await alerts.tick(now[0] + 1000) == 0  # no repeat while it stays up
 
     add(index, 3, 90e6, "short")  # $210M: 2x the threshold -> one escalation
-    assert alerts.tick(now[0] + 2000) == 1
+    assert await alerts.tick(now[0] + 2000) == 1
     assert "$210M" in out[1]
 
     restarted, out2 = console(index, now, []), []
     restarted.emit = out2.append
     restarted.prime(now[0] + 3000)  # already at 2x: nothing printed again
-    assert restarted.tick(now[0] + 3000) == 0 and out2 == []
+    assert await restarted.tick(now[0] + 3000) == 0 and out2 == []
 
 
-def test_console_and_telegram_state_the_same_facts_in_the_same_words() -> None:
+async def test_console_and_telegram_state_the_same_facts_in_the_same_words() -> None:
     index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
     alerts = console(index, now, out)
     alerts.prime(now[0])
     add(index, 1, 119.4e6)  # all longs: the share is exactly 100%
     add(index, 2, 0.6e6, "short")  # 0.5% shorts: "<1%", which must be escaped in HTML
-    assert alerts.tick(now[0]) == 1
+    assert await alerts.tick(now[0]) == 1
     hour, day = (
         index.query(WINDOWS["1h"], now_ms=now[0]),
         index.query(WINDOWS["24h"], now_ms=now[0]),
@@ -100,7 +100,7 @@ async def test_console_alert_carries_the_same_market_context_as_telegram(dbt: Db
     )
     alerts.prime(now[0])
     add(index, 1, 120e6)
-    assert alerts.tick(now[0]) == 1
+    assert await alerts.tick(now[0]) == 1
     await alerts.drain()
     hour, day = (
         index.query(WINDOWS["1h"], now_ms=now[0]),
@@ -136,8 +136,49 @@ async def test_a_failing_market_lookup_still_prints_the_alert(
     alerts.prime(now[0])
     add(index, 1, 120e6)
     add(index, 2, 130e6)
-    assert alerts.tick(now[0]) == 1
+    assert await alerts.tick(now[0]) == 1
     await alerts.drain()
     assert len(out) == 1 and out[0].startswith("🚨 $250M liquidated in 1h")
     assert "📉 Long squeeze: longs were 100% of it." in out[0].split("\n")
     assert "market context for the console 1h alert failed" in caplog.text
+
+
+async def test_console_alerts_run_through_the_one_pipeline() -> None:
+    """Ingest pokes coalesce into ticks of the alert pipeline; states are kept in memory."""
+    index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
+    alerts = ConsoleAlerts(
+        {"1h": 100e6},
+        lambda w: index.query(w, now_ms=now[0]),
+        ConsoleChannel(out.append).deliver,
+        now_ms=lambda: now[0],
+    )
+    alerts.prime(now[0])
+    add(index, 1, 120e6)
+    alerts.poke()
+    alerts.poke()  # during the first tick: one more tick, not a second alert
+    await alerts.drain()
+    assert len(out) == 1 and out[0].startswith("🚨 $120M liquidated in 1h")
+    assert (alerts.stats.alerts, alerts.stats.messages) == (1, 1)
+    assert alerts.store.states[("console", "1h")].level == 1
+
+
+async def test_a_broken_stdout_does_not_stop_the_next_alert(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    index, out, now = TotalsIndex(), [], [T0 + 10 * MINUTE_MS]
+
+    def write(text: str) -> None:
+        if "in 1h" in text:
+            raise BrokenPipeError("stdout closed")
+        out.append(text)
+
+    alerts = ConsoleAlerts(
+        {"1h": 100e6, "24h": 100e6},
+        lambda w: index.query(w, now_ms=now[0]),
+        ConsoleChannel(write).deliver,
+    )
+    alerts.prime(now[0])
+    add(index, 1, 120e6)
+    assert await alerts.tick(now[0]) == 2  # both committed, one printed
+    assert len(out) == 1 and out[0].startswith("🚨 $120M liquidated in 24h")
+    assert "printing the console 1h alert failed" in caplog.text
