@@ -23,6 +23,7 @@ from bot.alerts.liquidations import AlertEngine
 from bot.chats import ChatService
 from bot.clock import now_ms
 from bot.core import Core, FeedHooks
+from bot.notify.base import Dispatcher
 from bot.notify.telegram.request import describe
 from bot.notify.telegram.sender import Sender
 from handlers import COMMANDS, HandlerDeps, register
@@ -108,8 +109,9 @@ def build_telegram(
     and register the command handlers."""
     chats = ChatService(core.dbt, default_rules)
     sender = Sender(app.bot, core.dbt, chats=chats)
-    engine = AlertEngine(core.dbt, core.totals_service, sender, now_ms=now_ms)
-    funding = FundingAlerts(core.dbt, core.market, sender, now_ms=now_ms)
+    outlet = Dispatcher([sender], core.dbt)  # each row to the channel it names
+    engine = AlertEngine(core.dbt, core.totals_service, outlet, now_ms=now_ms)
+    funding = FundingAlerts(core.dbt, core.market, outlet, now_ms=now_ms)
     chats.attach(FanoutSink(engine, funding))
     register(
         app,

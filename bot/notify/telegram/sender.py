@@ -39,7 +39,7 @@ from bot.notify.telegram.request import describe
 from bot.notify.telegram.send_queue import ChatQueue, Pacing, SendQueue
 from storage import outbox
 from storage.db import DbThread
-from storage.outbox import FAILED, PENDING, SENDING, SENT, NewMessage, OutboxRow
+from storage.outbox import FAILED, PENDING, SENDING, SENT, TELEGRAM, NewMessage, OutboxRow
 
 __all__ = ["ChatLifecycle", "RetryPolicy", "Sender", "SenderStats", "retry_after_seconds"]
 
@@ -67,7 +67,10 @@ class Sender:
     rows already stored (the alert engine's), ``await submit(chat_id, text)`` stores and
     queues one; ``await drain()`` waits until everything queued is finished and recorded;
     ``await stop()`` ends the task (rows still queued stay in the outbox for next start).
+    A ``bot.notify.base.Channel``: rows whose ``channel`` is ``telegram``.
     """
+
+    name: str = TELEGRAM
 
     def __init__(
         self,
@@ -110,7 +113,7 @@ class Sender:
     async def start(self) -> int:
         """Queue the rows a previous run left pending or sending, start the sender task;
         returns how many rows were recovered."""
-        rows = await self._dbt.run(outbox.unfinished)
+        rows = [r for r in await self._dbt.run(outbox.unfinished) if r.channel == self.name]
         now_ms, now = self._now_ms(), self._clock()
         for row in rows:
             if row.next_try_ms > now_ms:
@@ -132,9 +135,12 @@ class Sender:
         return len(rows)
 
     def push(self, rows: Iterable[OutboxRow]) -> None:
-        """Queue stored, unfinished rows (ids already queued are ignored)."""
+        """Queue stored, unfinished rows (ids already queued, and rows for another channel,
+        are ignored)."""
         for row in rows:
             if row.id in self._known or row.id in self._done or row.finished:
+                continue
+            if row.channel != self.name:
                 continue
             self._known.add(row.id)
             self._queue.add(row)
@@ -145,6 +151,10 @@ class Sender:
         (row,) = await self._dbt.run(outbox.add, [NewMessage(chat_id, text, kind)], self._now_ms())
         self.push([row])
         return row
+
+    def render(self, row: OutboxRow) -> str:
+        """The row's HTML, rendered now (each notice of a fan-out once)."""
+        return self._html.render(row)
 
     @property
     def pacing(self) -> Pacing:
@@ -230,7 +240,7 @@ class Sender:
         try:
             await self._bot.send_message(
                 chat_id=row.chat_id,
-                text=self._html.render(row),  # the notice rendered now, just before sending
+                text=self.render(row),  # the notice rendered now, just before sending
                 parse_mode=ParseMode.HTML,
                 link_preview_options=_NO_PREVIEW,
                 read_timeout=self.retry.read_timeout_s,
