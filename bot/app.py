@@ -5,7 +5,7 @@ is the only scheduler. Without ``TELEGRAM_BOT_TOKEN`` it is built with a placeho
 and never talks to Telegram: only its JobQueue is started, and summaries go to stdout.
 
 With a token, collecting does not wait for Telegram: the JobQueue (flush, polls, alert
-ticks into the outbox) and the feeds start first, then ``bot.notify.startup`` retries
+ticks into the outbox) and the feeds start first, then ``bot.notify.telegram.startup`` retries
 Telegram until it answers, and only then do the sender and polling start.
 """
 
