@@ -25,35 +25,27 @@ from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
     FakeOkx,
-    OkxInstrument,
     bybit_liquidation,
     force_order,
 )
 from bot.app import run_forever
 from bot.config import Settings
 from storage import outbox
+from tests.fakes.world import World, venue_world
+from tests.fakes.world import wait_for as wait_until
 
 TOKEN = "123456:CASCADE-token"
 CHATS = [2000 + i for i in range(60)]
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[tuple[FakeBotApi, FakeBinance, FakeBybit, FakeOkx]]:
-    binance, bybit = FakeBinance(), FakeBybit(["BTCUSDT", "ETHUSDT"])
-    okx = FakeOkx([OkxInstrument("BTC-USDT-SWAP", "linear", "0.01")])
-    for fake in (binance, bybit, okx):
-        await fake.start()
-    async with FakeBotApi(token=TOKEN) as telegram:
-        yield telegram, binance, bybit, okx
-    for fake in (binance, bybit, okx):
-        await fake.stop()
+async def world() -> AsyncIterator[World]:
+    async with venue_world(TOKEN) as w:
+        yield w
 
 
 async def wait_for(predicate: Callable[[], bool], within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+    await wait_until(predicate, within, 0.05)
 
 
 def alerts(telegram: FakeBotApi, chat_id: int) -> list[str]:
