@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlite_utils import Database
@@ -28,26 +27,7 @@ from storage import outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, SENT, NewMessage
 
-TOKEN = "4242:SECRET-token-value"
 M = 1e6
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    yield
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN, limits=True) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=fake.base_url) as b:
-        yield b
 
 
 def hour(coin: str = "A<B>&C") -> Totals:

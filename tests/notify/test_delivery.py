@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
 import pytest
@@ -28,31 +27,12 @@ from bot.venues.registry import VENUES
 from storage import chats, outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, SENDING, SENT, NewMessage, OutboxRow
+from tests.notify.conftest import TOKEN
 
-TOKEN = "4242:SECRET-token-value"
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff=BackoffPolicy(base_s=0.02, cap_s=0.1))
 # Refused requests count against a chat's pace too (the sender cannot know what Telegram
 # counted); the fake only counts accepted ones, so retry tests may pace a chat faster.
 QUICK_CHAT = Pacing(private_interval_s=0.05)
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # PTB 22 warns (an error under our filterwarnings) when building RetryAfter without it.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    yield
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN, limits=True) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=fake.base_url) as b:
-        yield b
 
 
 async def queue(dbt: DbThread, messages: list[tuple[int, str]]) -> list[OutboxRow]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable
 
 import pytest
 from telegram import Bot
@@ -24,7 +24,6 @@ from storage import outbox
 from storage.db import DbThread
 from storage.outbox import FAILED, PENDING, SENT, NewMessage, OutboxRow
 
-TOKEN = "4242:SECRET-token-value"
 M = 1e6
 
 
@@ -52,24 +51,6 @@ class ListChannel:
 
     async def stop(self) -> None:
         pass
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    yield
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN, limits=True) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=fake.base_url) as b:
-        yield b
 
 
 def notice(coin: str = "A<B>&C") -> LiquidationNotice:
