@@ -19,7 +19,6 @@ from bench.fakes.venues import (
     FakeBinance,
     FakeBybit,
     FakeOkx,
-    OkxInstrument,
     bybit_liquidation,
     force_order,
     okx_detail,
@@ -28,30 +27,20 @@ from bot.app import run_forever
 from bot.config import Settings
 from bot.core import Core
 from bot.domain import WINDOWS
+from tests.fakes.world import Venues, fake_venues, venue_env
 
 
 @pytest.fixture
-async def venues() -> AsyncIterator[tuple[FakeBinance, FakeBybit, FakeOkx]]:
-    binance = FakeBinance()
-    bybit = FakeBybit(["BTCUSDT", "ETHUSDT"])
-    okx = FakeOkx([OkxInstrument("BTC-USDT-SWAP", "linear", "0.01")])
-    for fake in (binance, bybit, okx):
-        await fake.start()
-    yield binance, bybit, okx
-    for fake in (binance, bybit, okx):
-        await fake.stop()
+async def venues() -> AsyncIterator[Venues]:
+    async with fake_venues(["BTCUSDT", "ETHUSDT"]) as started:
+        yield started
 
 
 def settings_for(db: Path, binance: FakeBinance, bybit: FakeBybit, okx: FakeOkx) -> Settings:
     return Settings.from_env(
         {
             "LIQWATCH_DB": str(db),
-            "LIQWATCH_BINANCE_WS_URL": binance.ws_url("/market"),
-            "LIQWATCH_BINANCE_REST_URL": binance.http_url(),
-            "LIQWATCH_BYBIT_WS_URL": bybit.ws_url("/v5/public/linear"),
-            "LIQWATCH_BYBIT_REST_URL": bybit.http_url(),
-            "LIQWATCH_OKX_WS_URL": okx.ws_url("/ws/v5/public"),
-            "LIQWATCH_OKX_REST_URL": okx.http_url(),
+            **venue_env(binance, bybit, okx),
             "LIQWATCH_DEFAULT_RULES": "1h=30K",
         }
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bench.fakes.venues import FakeBinance, FakeBybit, FakeOkx, OkxInstrument
+from bench.fakes.venues import FakeBinance, FakeBybit, FakeOkx
 from bot.clock import now_ms
 from bot.config import Settings
 from bot.core import Core
@@ -21,30 +21,20 @@ from bot.totals.result import window_bounds
 from storage.db import open_db
 from storage.runs import extend_run, open_run
 from storage.uptime import extend_intervals, open_interval
+from tests.fakes.world import Venues, fake_venues, venue_env
 
 
 @pytest.fixture
-async def venues() -> AsyncIterator[tuple[FakeBinance, FakeBybit, FakeOkx]]:
-    binance = FakeBinance()
-    bybit = FakeBybit(["BTCUSDT"])
-    okx = FakeOkx([OkxInstrument("BTC-USDT-SWAP", "linear", "0.01")])
-    for fake in (binance, bybit, okx):
-        await fake.start()
-    yield binance, bybit, okx
-    for fake in (binance, bybit, okx):
-        await fake.stop()
+async def venues() -> AsyncIterator[Venues]:
+    async with fake_venues(["BTCUSDT"]) as started:
+        yield started
 
 
 def settings_for(db: Path, binance: FakeBinance, bybit: FakeBybit, okx: FakeOkx) -> Settings:
     return Settings.from_env(
         {
             "LIQWATCH_DB": str(db),
-            "LIQWATCH_BINANCE_WS_URL": binance.ws_url("/market"),
-            "LIQWATCH_BINANCE_REST_URL": binance.http_url(),
-            "LIQWATCH_BYBIT_WS_URL": bybit.ws_url("/v5/public/linear"),
-            "LIQWATCH_BYBIT_REST_URL": bybit.http_url(),
-            "LIQWATCH_OKX_WS_URL": okx.ws_url("/ws/v5/public"),
-            "LIQWATCH_OKX_REST_URL": okx.http_url(),
+            **venue_env(binance, bybit, okx),
         }
     )
 

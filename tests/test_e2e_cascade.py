@@ -31,7 +31,7 @@ from bench.fakes.venues import (
 from bot.app import run_forever
 from bot.config import Settings
 from storage import outbox
-from tests.fakes.world import World, venue_world
+from tests.fakes.world import World, venue_env, venue_world
 from tests.fakes.world import wait_for as wait_until
 
 TOKEN = "123456:CASCADE-token"
@@ -63,12 +63,7 @@ async def test_long_squeeze_at_99_5_percent_reaches_every_chat(
             "LIQWATCH_DEFAULT_RULES": "1h=100M",
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": telegram.base_url,
-            "LIQWATCH_BINANCE_WS_URL": binance.ws_url("/market"),
-            "LIQWATCH_BINANCE_REST_URL": binance.http_url(),
-            "LIQWATCH_BYBIT_WS_URL": bybit.ws_url("/v5/public/linear"),
-            "LIQWATCH_BYBIT_REST_URL": bybit.http_url(),
-            "LIQWATCH_OKX_WS_URL": okx.ws_url("/ws/v5/public"),
-            "LIQWATCH_OKX_REST_URL": okx.http_url(),
+            **venue_env(binance, bybit, okx),
         }
     )
     stop = asyncio.Event()

@@ -30,6 +30,7 @@ from bot.cli import quiet_noisy_loggers
 from bot.config import Settings
 from bot.core import Core
 from bot.ingest.backoff import BackoffPolicy
+from tests.fakes.world import venue_env
 from tests.test_app import settings_for, stored_events, venues, wait_for
 
 __all__ = ["venues"]  # the fixture, shared with tests/test_app.py
@@ -186,12 +187,7 @@ def liqwatch_env(tmp_path: Path, venues: Venues, api_url: str, token: str) -> di
             "LIQWATCH_LOG_LEVEL": "DEBUG",
             "TELEGRAM_BOT_TOKEN": token,
             "TELEGRAM_API_URL": api_url,
-            "LIQWATCH_BINANCE_WS_URL": binance.ws_url("/market"),
-            "LIQWATCH_BINANCE_REST_URL": binance.http_url(),
-            "LIQWATCH_BYBIT_WS_URL": bybit.ws_url("/v5/public/linear"),
-            "LIQWATCH_BYBIT_REST_URL": bybit.http_url(),
-            "LIQWATCH_OKX_WS_URL": okx.ws_url("/ws/v5/public"),
-            "LIQWATCH_OKX_REST_URL": okx.http_url(),
+            **venue_env(binance, bybit, okx),
         }
     )
     return env
