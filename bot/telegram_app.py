@@ -42,6 +42,7 @@ class TelegramParts:
     engine: AlertEngine
     sender: Sender
     funding: FundingAlerts
+    outlet: Dispatcher  # every channel, the sender among them: started and stopped together
 
     def hooks(self) -> FeedHooks:
         """What the feeds drive: an alert tick after each commit, funding alerts after each
@@ -70,7 +71,7 @@ class TelegramParts:
 
     async def start(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """After :meth:`handshake` and ``app.initialize()``: pending outbox, then polling."""
-        await self.sender.start()
+        await self.outlet.start()
         assert app.updater is not None
         token = app.bot.token
 
@@ -89,7 +90,7 @@ class TelegramParts:
         """Stop taking commands first, then let the sender finish what it holds."""
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
-        await self.sender.stop()
+        await self.outlet.stop()
 
 
 async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -132,4 +133,4 @@ def build_telegram(
         name="alerts",
         job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": 1},
     )
-    return TelegramParts(chats, engine, sender, funding)
+    return TelegramParts(chats, engine, sender, funding, outlet)
